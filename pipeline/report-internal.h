@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers shared by the report, the plot and the status line, so the three
+ * agree on what an interval is.
+ */
+#ifndef VZERO_REPORT_INTERNAL_H
+#define VZERO_REPORT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format.h"
+#include "telemetry.h"
+
+#define VZ_NS_PER_MS 1e6
+/* A frame is late when its driver interval exceeds this many nominal ones. */
+#define VZ_LATE_FACTOR 1.5
+
+/*
+ * The interval between two consecutive records on one clock, in ms.  A
+ * record without a timestamp or a clock that stood still or went backwards
+ * (driver timestamp jumps, counted as ts_jumps by capture) gives no
+ * interval: a negative or zero "interval" would only poison the mean.  A
+ * sequence gap is deliberately *not* excluded: frames the driver dropped
+ * show up as one long interval, which is what the application saw.
+ */
+static inline bool vz_rec_interval_ms(const struct vz_frame_record *prev,
+                                      const struct vz_frame_record *cur, bool driver_clock,
+                                      double *ms)
+{
+	int64_t a = driver_clock ? prev->t_driver : prev->t_dqbuf;
+	int64_t b = driver_clock ? cur->t_driver : cur->t_dqbuf;
+
+	if (a == 0 || b == 0 || b <= a)
+		return false;
+	*ms = (double)(b - a) / VZ_NS_PER_MS;
+	return true;
+}
+
+/* The rate the format promised, as an interval in ms; 0 when unknown. */
+static inline double vz_fmt_interval_ms(const struct vz_format *fmt)
+{
+	if (!fmt || fmt->fps_num == 0 || fmt->fps_den == 0)
+		return 0.0;
+	return 1000.0 * (double)fmt->fps_den / (double)fmt->fps_num;
+}
+
+/* The plot's layout, shared with its test so the test checks that each
+ * panel really got data drawn into it. */
+#define VZ_PLOT_W 1400
+#define VZ_PLOT_H 1000
+struct vz_plot_rect {
+	double x, y, w, h;
+};
+#define VZ_PLOT_TIMELINE      ((struct vz_plot_rect){90, 105, 1280, 390})
+#define VZ_PLOT_INTERVAL_HIST ((struct vz_plot_rect){90, 590, 590, 340})
+#define VZ_PLOT_STAGE_HIST    ((struct vz_plot_rect){780, 590, 590, 340})
+
+/* Printable fourcc without depending on format.c's table. */
+static inline void vz_fourcc_chars(uint32_t fourcc, char buf[5])
+{
+	for (int i = 0; i < 4; i++) {
+		char c = (char)((fourcc >> (8 * i)) & 0xff);
+		buf[i] = (c >= 0x20 && c < 0x7f) ? c : '?';
+	}
+	buf[4] = '\0';
+}
+
+/* Length of the valid UTF-8 sequence at @s, 0 if it is not one. */
+static inline size_t vz_utf8_len(const unsigned char *s)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+	if (cp < min_cp[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+#endif

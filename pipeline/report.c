@@ -1,0 +1,503 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report-internal.h"
+#include "report.h"
+
+static double ns_ms(int64_t ns)
+{
+	return (double)ns / VZ_NS_PER_MS;
+}
+
+static int64_t load_release(const struct vz_frame_record *rec, unsigned sink)
+{
+	return __atomic_load_n(&rec->t_release[sink], __ATOMIC_ACQUIRE);
+}
+
+enum stage {
+	STAGE_DQBUF,
+	STAGE_PROCESS,
+	STAGE_REQUEUE,
+	STAGE_HANDOFF,
+	STAGE_HOLD,
+};
+
+/* A stage's latency in ms; false when the record lacks either end (never
+ * requeued, not handed to that sink, not released yet). */
+static bool stage_ms(const struct vz_frame_record *rec, enum stage s, unsigned sink, double *ms)
+{
+	int64_t a = 0, b = 0;
+
+	switch (s) {
+	case STAGE_DQBUF:
+		a = rec->t_driver;
+		b = rec->t_dqbuf;
+		break;
+	case STAGE_PROCESS:
+		a = rec->t_dqbuf;
+		b = rec->t_processed;
+		break;
+	case STAGE_REQUEUE:
+		a = rec->t_dqbuf;
+		b = rec->t_requeue;
+		break;
+	case STAGE_HANDOFF:
+		a = rec->t_dqbuf;
+		b = rec->t_handoff[sink];
+		break;
+	case STAGE_HOLD:
+		a = rec->t_handoff[sink];
+		b = load_release(rec, sink);
+		break;
+	}
+	if (a == 0 || b == 0)
+		return false;
+	*ms = ns_ms(b - a);
+	return true;
+}
+
+/* @vals and @scratch hold as many doubles as there are records. */
+static void summarize_stage(const struct vz_telemetry *t, size_t n, enum stage s, unsigned sink,
+                            double *vals, double *scratch, struct vz_summary *out)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (stage_ms(vz_telemetry_get(t, i), s, sink, &vals[k]))
+			k++;
+	}
+	vz_summarize(vals, k, scratch, out);
+}
+
+static size_t collect_intervals(const struct vz_telemetry *t, size_t n, bool driver_clock,
+                                double *vals)
+{
+	size_t k = 0;
+
+	for (size_t i = 1; i < n; i++) {
+		if (vz_rec_interval_ms(vz_telemetry_get(t, i - 1), vz_telemetry_get(t, i),
+		                       driver_clock, &vals[k]))
+			k++;
+	}
+	return k;
+}
+
+int vz_report_compute(struct vz_report *r, const struct vz_report_meta *meta,
+                      const struct vz_telemetry *t, const struct vz_pipeline_stats *st,
+                      struct vz_err *err)
+{
+	double *vals = NULL;
+	size_t n = vz_telemetry_count(t);
+
+	memset(r, 0, sizeof(*r));
+	if (meta)
+		r->meta = *meta;
+	if (st)
+		r->stats = *st;
+	r->records = n;
+	r->frames = st ? st->frames : vz_telemetry_total(t);
+	r->nsinks = st ? st->nsinks : vz_telemetry_sinks(t);
+	if (r->nsinks > VZ_MAX_SINKS)
+		r->nsinks = VZ_MAX_SINKS;
+	if (st) {
+		memcpy(r->drops, st->drops, sizeof(r->drops));
+		r->inflight_hwm = st->inflight_hwm;
+		r->bytes_copied = st->bytes_copied;
+	}
+	if (r->frames > 0)
+		r->bytes_copied_per_frame = (double)r->bytes_copied / (double)r->frames;
+
+	if (n == 0)
+		return 0;
+	vals = malloc(2 * n * sizeof(*vals));
+	if (!vals)
+		return vz_err_set(err, -ENOMEM,
+		                  "report: cannot allocate scratch for %zu records; lower the "
+		                  "telemetry capacity",
+		                  n);
+	double *scratch = vals + n;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t inflight = vz_telemetry_get(t, i)->inflight;
+		if (inflight > r->inflight_hwm)
+			r->inflight_hwm = inflight;
+	}
+
+	size_t k = collect_intervals(t, n, false, vals);
+	vz_summarize(vals, k, scratch, &r->interval_dqbuf);
+
+	k = collect_intervals(t, n, true, vals);
+	vz_summarize(vals, k, scratch, &r->interval_driver);
+
+	/* Without a rate from the format, the median interval is the best
+	 * guess of what the camera meant to do; late is relative to that. */
+	r->nominal_interval_ms = vz_fmt_interval_ms(r->meta.fmt);
+	if (r->nominal_interval_ms <= 0.0)
+		r->nominal_interval_ms = r->interval_driver.p50;
+	if (r->nominal_interval_ms > 0.0) {
+		double limit = VZ_LATE_FACTOR * r->nominal_interval_ms;
+		for (size_t i = 0; i < k; i++) {
+			if (vals[i] > limit)
+				r->late_frames++;
+		}
+	}
+
+	summarize_stage(t, n, STAGE_DQBUF, 0, vals, scratch, &r->lat_dqbuf);
+	summarize_stage(t, n, STAGE_PROCESS, 0, vals, scratch, &r->lat_process);
+	summarize_stage(t, n, STAGE_REQUEUE, 0, vals, scratch, &r->lat_requeue);
+	unsigned tsinks = vz_telemetry_sinks(t);
+	for (unsigned s = 0; s < r->nsinks && s < tsinks; s++) {
+		summarize_stage(t, n, STAGE_HANDOFF, s, vals, scratch, &r->lat_sink[s]);
+		summarize_stage(t, n, STAGE_HOLD, s, vals, scratch, &r->hold_sink[s]);
+	}
+
+	/* Prefer the camera's clock for the rate; fall back to ours when the
+	 * driver's timestamps are missing or not increasing. */
+	const struct vz_frame_record *first = vz_telemetry_get(t, 0);
+	const struct vz_frame_record *last = vz_telemetry_get(t, n - 1);
+	int64_t span = 0;
+	if (first->t_driver != 0 && last->t_driver > first->t_driver)
+		span = last->t_driver - first->t_driver;
+	else if (last->t_dqbuf > first->t_dqbuf)
+		span = last->t_dqbuf - first->t_dqbuf;
+	r->duration_s = (double)span / 1e9;
+	if (span > 0)
+		r->fps = (double)(n - 1) / r->duration_s;
+
+	free(vals);
+	return 0;
+}
+
+/* ---- the table ---- */
+
+/* Names come from drivers and users: a stray newline or escape must not
+ * break the table, so control characters print as '?'. */
+static const char *str_or(const char *s, const char *fallback, char *buf, size_t len)
+{
+	size_t i = 0;
+
+	if (!s || !*s)
+		return fallback;
+	for (; s[i] && i + 1 < len; i++)
+		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+#define STR_OR(s, fallback) str_or((s), (fallback), (char[256]){0}, 256)
+
+#define LABEL_W 26
+
+static void print_row(FILE *out, const char *label, const struct vz_summary *s)
+{
+	fprintf(out, "%-*.*s %7" PRIu64, LABEL_W, LABEL_W, label, s->n);
+	if (s->n == 0) {
+		fprintf(out, "%9s%9s%9s%9s%9s%9s%9s\n", "-", "-", "-", "-", "-", "-", "-");
+		return;
+	}
+	fprintf(out, "%9.3f%9.3f%9.3f%9.3f%9.3f%9.3f%9.3f\n", s->mean, s->std, s->p50, s->p95,
+	        s->p99, s->p999, s->max);
+}
+
+static void print_bytes(FILE *out, const char *what, uint64_t bytes, uint64_t frames)
+{
+	if (bytes == 0) {
+		fprintf(out, "%s0 B/frame (zero-copy)\n", what);
+		return;
+	}
+	fprintf(out, "%s%.1f B/frame (%" PRIu64 " B in %" PRIu64 " frames): NOT zero-copy\n", what,
+	        frames ? (double)bytes / (double)frames : 0.0, bytes, frames);
+}
+
+void vz_report_print(FILE *out, const struct vz_report *r)
+{
+	const struct vz_report_meta *m = &r->meta;
+	char fourcc[5] = "????";
+	char label[64];
+
+	fprintf(out, "vzero %s: %s, card \"%s\", driver %s\n", STR_OR(m->command, "report"),
+	        STR_OR(m->device, "?"), STR_OR(m->card, "?"), STR_OR(m->driver, "?"));
+	if (m->fmt) {
+		vz_fourcc_chars(m->fmt->fourcc, fourcc);
+		double fps = vz_fmt_interval_ms(m->fmt);
+		fprintf(out, "format:     %s %" PRIu32 "x%" PRIu32, fourcc, m->fmt->width,
+		        m->fmt->height);
+		if (fps > 0.0)
+			fprintf(out, " @ %.3f fps", 1000.0 / fps);
+		else
+			fprintf(out, " @ unknown rate");
+		fprintf(out, ", io %s\n", STR_OR(m->io, "?"));
+	} else {
+		fprintf(out, "format:     unknown, io %s\n", STR_OR(m->io, "?"));
+	}
+	fprintf(out, "processors: %s\n", STR_OR(m->processors, "none"));
+	fprintf(out, "real-time:  %s; cpu: %s; mlock: %s\n", STR_OR(m->rt_note, "not requested"),
+	        STR_OR(m->cpu_note, "not requested"), STR_OR(m->mlock_note, "not requested"));
+	fputc('\n', out);
+
+	fprintf(out, "frames:     %" PRIu64 " good", r->frames);
+	if (r->records < r->frames)
+		fprintf(out,
+		        ", statistics over the newest %" PRIu64
+		        " (telemetry ring full: raise its capacity to cover all)",
+		        r->records);
+	fputc('\n', out);
+	fprintf(out, "duration:   %.3f s\n", r->duration_s);
+	double nominal_fps = r->nominal_interval_ms > 0.0 ? 1000.0 / r->nominal_interval_ms : 0.0;
+	fprintf(out, "rate:       %.3f fps measured, %.3f fps %s\n", r->fps, nominal_fps,
+	        vz_fmt_interval_ms(m->fmt) > 0.0 ? "nominal" : "from the median interval");
+	fputc('\n', out);
+
+	fprintf(out, "%-*s %7s%9s%9s%9s%9s%9s%9s%9s\n", LABEL_W, "(ms)", "n", "mean", "std", "p50",
+	        "p95", "p99", "p99.9", "max");
+	print_row(out, "interval (driver clock)", &r->interval_driver);
+	print_row(out, "interval (dqbuf clock)", &r->interval_dqbuf);
+	print_row(out, "latency driver->dqbuf", &r->lat_dqbuf);
+	print_row(out, "processing", &r->lat_process);
+	for (unsigned s = 0; s < r->nsinks; s++) {
+		snprintf(label, sizeof(label), "sink %u hand-off", s);
+		print_row(out, label, &r->lat_sink[s]);
+		snprintf(label, sizeof(label), "sink %u hold", s);
+		print_row(out, label, &r->hold_sink[s]);
+	}
+	print_row(out, "total out of driver", &r->lat_requeue);
+	fputc('\n', out);
+
+	uint64_t total = 0;
+	for (int c = VZ_DROP_DRIVER_GAP; c < VZ_DROP_CAUSES; c++)
+		total += r->drops[c];
+	fprintf(out, "drops:      %" PRIu64 " total", total);
+	for (int c = VZ_DROP_DRIVER_GAP; c < VZ_DROP_CAUSES; c++)
+		fprintf(out, ", %s %" PRIu64, vz_drop_cause_name((enum vz_drop_cause)c),
+		        r->drops[c]);
+	fputc('\n', out);
+	fprintf(out, "late:       %" PRIu64 " frames (driver interval > %.1f x %.3f ms)\n",
+	        r->late_frames, VZ_LATE_FACTOR, r->nominal_interval_ms);
+	fprintf(out, "in flight:  at most %u frames out of the driver at once\n", r->inflight_hwm);
+	print_bytes(out, "copied:     ", r->bytes_copied, r->frames);
+
+	const struct vz_capture_stats *c = &r->stats.capture;
+	if (c->restarts || c->disconnects || c->source_changes || c->seq_wraps || c->ts_jumps ||
+	    c->error_frames)
+		fprintf(out,
+		        "capture:    %" PRIu64 " error frames, %" PRIu64 " restarts, %" PRIu64
+		        " disconnects (%" PRIu64 " reconnected), %" PRIu64
+		        " source changes, %" PRIu64 " sequence wraps, %" PRIu64
+		        " timestamp jumps\n",
+		        c->error_frames, c->restarts, c->disconnects, c->reconnects,
+		        c->source_changes, c->seq_wraps, c->ts_jumps);
+
+	for (unsigned s = 0; s < r->nsinks; s++) {
+		const struct vz_sink_stats *ss = &r->stats.sink[s];
+		fprintf(out,
+		        "sink %u %s: %" PRIu64 " frames, %" PRIu64 " released, %" PRIu64
+		        " budget drops, %" PRIu64 " failures, in flight <= %u\n",
+		        s, STR_OR(r->stats.sink_name[s], "(unnamed)"), ss->frames, ss->released,
+		        ss->drops_budget, ss->drops_failure, ss->inflight_hwm);
+		print_bytes(out, "       copied: ", ss->bytes_copied, ss->frames);
+		if (ss->proof[0])
+			fprintf(out, "       proof: %s\n", ss->proof);
+	}
+}
+
+/* ---- JSON ---- */
+
+static void json_str(FILE *f, const char *s)
+{
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		unsigned char ch = *p;
+		if (ch == '"' || ch == '\\') {
+			fputc('\\', f);
+			fputc(ch, f);
+			p++;
+		} else if (ch == '\n') {
+			fputs("\\n", f);
+			p++;
+		} else if (ch == '\t') {
+			fputs("\\t", f);
+			p++;
+		} else if (ch < 0x20 || ch == 0x7f) {
+			fprintf(f, "\\u%04x", ch);
+			p++;
+		} else {
+			/* Device names come from drivers; a stray byte must not
+			 * make the whole document unparsable. */
+			size_t len = vz_utf8_len(p);
+			if (len == 0) {
+				fputs("\\ufffd", f);
+				p++;
+			} else {
+				fwrite(p, 1, len, f);
+				p += len;
+			}
+		}
+	}
+	fputc('"', f);
+}
+
+static void json_num(FILE *f, double v)
+{
+	if (!isfinite(v))
+		fputs("null", f);
+	else
+		fprintf(f, "%.6f", v);
+}
+
+static void json_summary(FILE *f, const struct vz_summary *s)
+{
+	const double v[] = {s->mean, s->std, s->min, s->p50, s->p95, s->p99, s->p999, s->max};
+	static const char *const k[] = {"mean", "std", "min", "p50", "p95", "p99", "p99_9", "max"};
+
+	fprintf(f, "{\"n\":%" PRIu64, s->n);
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		fprintf(f, ",\"%s\":", k[i]);
+		/* An empty sample has no mean: null, not a misleading 0. */
+		if (s->n == 0)
+			fputs("null", f);
+		else
+			json_num(f, v[i]);
+	}
+	fputc('}', f);
+}
+
+int vz_report_write_json(FILE *out, const struct vz_report *r)
+{
+	const struct vz_report_meta *m = &r->meta;
+	char fourcc[5];
+
+	fputs("{\"command\":", out);
+	json_str(out, m->command);
+	fputs(",\"device\":", out);
+	json_str(out, m->device);
+	fputs(",\"card\":", out);
+	json_str(out, m->card);
+	fputs(",\"driver\":", out);
+	json_str(out, m->driver);
+	fputs(",\"format\":", out);
+	if (m->fmt) {
+		vz_fourcc_chars(m->fmt->fourcc, fourcc);
+		fputs("{\"fourcc\":", out);
+		json_str(out, fourcc);
+		fprintf(out,
+		        ",\"width\":%" PRIu32 ",\"height\":%" PRIu32 ",\"fps\":", m->fmt->width,
+		        m->fmt->height);
+		double iv = vz_fmt_interval_ms(m->fmt);
+		if (iv > 0.0)
+			json_num(out, 1000.0 / iv);
+		else
+			fputs("null", out);
+		fputc('}', out);
+	} else {
+		fputs("null", out);
+	}
+	fputs(",\"io\":", out);
+	json_str(out, m->io);
+	fputs(",\"processors\":", out);
+	json_str(out, m->processors ? m->processors : "");
+	fprintf(out, ",\"frames\":%" PRIu64 ",\"records\":%" PRIu64 ",\"duration_s\":", r->frames,
+	        r->records);
+	json_num(out, r->duration_s);
+	fputs(",\"fps\":", out);
+	json_num(out, r->fps);
+	fputs(",\"nominal_interval_ms\":", out);
+	if (r->nominal_interval_ms > 0.0)
+		json_num(out, r->nominal_interval_ms);
+	else
+		fputs("null", out);
+	fputs(",\"interval_driver_ms\":", out);
+	json_summary(out, &r->interval_driver);
+	fputs(",\"interval_dqbuf_ms\":", out);
+	json_summary(out, &r->interval_dqbuf);
+	fputs(",\"latency_ms\":{\"dqbuf\":", out);
+	json_summary(out, &r->lat_dqbuf);
+	fputs(",\"process\":", out);
+	json_summary(out, &r->lat_process);
+	fputs(",\"requeue\":", out);
+	json_summary(out, &r->lat_requeue);
+	fputs("},\"sinks\":[", out);
+	for (unsigned s = 0; s < r->nsinks; s++) {
+		const struct vz_sink_stats *ss = &r->stats.sink[s];
+		fputs(s ? ",{\"name\":" : "{\"name\":", out);
+		json_str(out, r->stats.sink_name[s]);
+		fprintf(out,
+		        ",\"frames\":%" PRIu64 ",\"released\":%" PRIu64 ",\"drops_budget\":%" PRIu64
+		        ",\"drops_failure\":%" PRIu64 ",\"bytes_copied\":%" PRIu64
+		        ",\"inflight_hwm\":%u,\"handoff_ms\":",
+		        ss->frames, ss->released, ss->drops_budget, ss->drops_failure,
+		        ss->bytes_copied, ss->inflight_hwm);
+		json_summary(out, &r->lat_sink[s]);
+		fputs(",\"hold_ms\":", out);
+		json_summary(out, &r->hold_sink[s]);
+		fputs(",\"proof\":", out);
+		json_str(out, ss->proof);
+		fputc('}', out);
+	}
+	fprintf(out, "],\"late_frames\":%" PRIu64 ",\"drops\":{", r->late_frames);
+	for (int c = VZ_DROP_DRIVER_GAP; c < VZ_DROP_CAUSES; c++)
+		fprintf(out, "%s\"%s\":%" PRIu64, c == VZ_DROP_DRIVER_GAP ? "" : ",",
+		        vz_drop_cause_name((enum vz_drop_cause)c), r->drops[c]);
+	fprintf(out,
+	        "},\"inflight_hwm\":%u,\"bytes_copied\":%" PRIu64 ",\"bytes_copied_per_frame\":",
+	        r->inflight_hwm, r->bytes_copied);
+	json_num(out, r->bytes_copied_per_frame);
+
+	const struct vz_capture_stats *c = &r->stats.capture;
+	fprintf(out,
+	        ",\"capture\":{\"frames\":%" PRIu64 ",\"driver_drops\":%" PRIu64
+	        ",\"error_frames\":%" PRIu64 ",\"restarts\":%" PRIu64 ",\"disconnects\":%" PRIu64
+	        ",\"reconnects\":%" PRIu64 ",\"source_changes\":%" PRIu64 ",\"seq_wraps\":%" PRIu64
+	        ",\"ts_jumps\":%" PRIu64 ",\"bytes_copied\":%" PRIu64 "}",
+	        c->frames, c->driver_drops, c->error_frames, c->restarts, c->disconnects,
+	        c->reconnects, c->source_changes, c->seq_wraps, c->ts_jumps, c->bytes_copied);
+	fputs(",\"realtime\":{\"rt\":", out);
+	json_str(out, m->rt_note);
+	fputs(",\"cpu\":", out);
+	json_str(out, m->cpu_note);
+	fputs(",\"mlock\":", out);
+	json_str(out, m->mlock_note);
+	fputs("}}\n", out);
+
+	if (fflush(out) != 0 || ferror(out))
+		return -EIO;
+	return 0;
+}
+
+/* ---- CSV ---- */
+
+int vz_telemetry_write_csv(FILE *out, const struct vz_telemetry *t)
+{
+	unsigned ns = vz_telemetry_sinks(t);
+	size_t n = vz_telemetry_count(t);
+
+	fputs("id,sequence,gap,flags,t_driver_ns,t_dqbuf_ns,t_processed_ns,t_requeue_ns", out);
+	for (unsigned s = 0; s < ns; s++)
+		fprintf(out, ",sink%u_handoff_ns,sink%u_release_ns,sink%u_drop", s, s, s);
+	fputc('\n', out);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct vz_frame_record *rec = vz_telemetry_get(t, i);
+		fprintf(out,
+		        "%" PRIu64 ",%" PRIu32 ",%" PRIu32 ",0x%08" PRIx32 ",%" PRId64 ",%" PRId64
+		        ",%" PRId64 ",%" PRId64,
+		        rec->id, rec->sequence, rec->gap, rec->v4l2_flags, rec->t_driver,
+		        rec->t_dqbuf, rec->t_processed, rec->t_requeue);
+		for (unsigned s = 0; s < ns; s++)
+			fprintf(out, ",%" PRId64 ",%" PRId64 ",%s", rec->t_handoff[s],
+			        load_release(rec, s),
+			        vz_drop_cause_name((enum vz_drop_cause)rec->sink_drop[s]));
+		fputc('\n', out);
+	}
+	if (fflush(out) != 0 || ferror(out))
+		return -EIO;
+	return 0;
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "telemetry.h"
+
+struct vz_telemetry {
+	size_t capacity;
+	unsigned nsinks;
+	uint64_t total;
+	/* The records live in the same allocation as the header so creating
+	 * the ring is the only allocation telemetry ever makes. */
+	struct vz_frame_record rec[];
+};
+
+const char *vz_drop_cause_name(enum vz_drop_cause c)
+{
+	switch (c) {
+	case VZ_DROP_NONE:
+		return "none";
+	case VZ_DROP_DRIVER_GAP:
+		return "driver_gap";
+	case VZ_DROP_ERROR_FLAG:
+		return "error_flag";
+	case VZ_DROP_SINK_BUDGET:
+		return "sink_budget";
+	case VZ_DROP_SINK_FAILURE:
+		return "sink_failure";
+	case VZ_DROP_CAUSES:
+		break;
+	}
+	return "unknown";
+}
+
+int vz_telemetry_create(struct vz_telemetry **out, size_t capacity, unsigned nsinks,
+                        struct vz_err *err)
+{
+	struct vz_telemetry *t;
+
+	*out = NULL;
+	if (capacity < 16)
+		return vz_err_set(err, -EINVAL,
+		                  "telemetry: capacity %zu is too small, use at least 16 records",
+		                  capacity);
+	if (nsinks > VZ_MAX_SINKS)
+		return vz_err_set(err, -EINVAL,
+		                  "telemetry: %u sinks requested, vzero supports at most %d",
+		                  nsinks, VZ_MAX_SINKS);
+	if (capacity > (SIZE_MAX - sizeof(*t)) / sizeof(t->rec[0]))
+		return vz_err_set(err, -EOVERFLOW,
+		                  "telemetry: %zu records do not fit in memory, ask for fewer",
+		                  capacity);
+
+	t = calloc(1, sizeof(*t) + capacity * sizeof(t->rec[0]));
+	if (!t)
+		return vz_err_set(err, -ENOMEM,
+		                  "telemetry: cannot allocate %zu records (%zu bytes): lower the "
+		                  "telemetry capacity",
+		                  capacity, capacity * sizeof(t->rec[0]));
+	t->capacity = capacity;
+	t->nsinks = nsinks;
+	*out = t;
+	return 0;
+}
+
+void vz_telemetry_destroy(struct vz_telemetry *t)
+{
+	free(t);
+}
+
+struct vz_frame_record *vz_telemetry_begin(struct vz_telemetry *t, const struct vz_frame_info *fi,
+                                           uint32_t inflight)
+{
+	struct vz_frame_record *r = &t->rec[t->total % t->capacity];
+
+	/* A sink of a frame that was overwritten by the ring may still store
+	 * its release time here: clear those fields with atomic stores so the
+	 * only race left is a meaningless value, never a torn one. */
+	for (unsigned i = 0; i < VZ_MAX_SINKS; i++)
+		__atomic_store_n(&r->t_release[i], 0, __ATOMIC_RELAXED);
+	r->t_requeue = 0;
+	memset(r->t_handoff, 0, sizeof(r->t_handoff));
+	memset(r->sink_drop, 0, sizeof(r->sink_drop));
+
+	r->id = t->total;
+	r->sequence = fi->sequence;
+	r->gap = fi->gap;
+	r->v4l2_flags = fi->v4l2_flags;
+	r->inflight = inflight;
+	r->t_driver = fi->t_driver_ns;
+	r->t_dqbuf = fi->t_dqbuf_ns;
+	r->t_processed = fi->t_dqbuf_ns;
+	t->total++;
+	return r;
+}
+
+void vz_telemetry_mark_release(struct vz_frame_record *r, unsigned sink, int64_t t_ns)
+{
+	if (!r || sink >= VZ_MAX_SINKS)
+		return;
+	/* Release pairs with the loop thread's acquire when it takes the frame
+	 * back, so whoever reads after the requeue sees this value. */
+	__atomic_store_n(&r->t_release[sink], t_ns, __ATOMIC_RELEASE);
+}
+
+unsigned vz_telemetry_sinks(const struct vz_telemetry *t)
+{
+	return t ? t->nsinks : 0;
+}
+
+size_t vz_telemetry_capacity(const struct vz_telemetry *t)
+{
+	return t ? t->capacity : 0;
+}
+
+uint64_t vz_telemetry_total(const struct vz_telemetry *t)
+{
+	return t ? t->total : 0;
+}
+
+size_t vz_telemetry_count(const struct vz_telemetry *t)
+{
+	if (!t)
+		return 0;
+	return t->total < t->capacity ? (size_t)t->total : t->capacity;
+}
+
+const struct vz_frame_record *vz_telemetry_get(const struct vz_telemetry *t, size_t i)
+{
+	size_t n = vz_telemetry_count(t);
+
+	if (i >= n)
+		return NULL;
+	return &t->rec[(t->total - n + i) % t->capacity];
+}

@@ -1,0 +1,92 @@
+# Helpers for the integration tests (sourced; see run).
+# vzero's binaries come from $VZ_BUILD; scratch files go in the cwd (a
+# fresh temp dir per test); results worth keeping go in $VZ_RESULTS.
+
+VZ=$VZ_BUILD/tools/vzero
+VZH=$VZ_BUILD/tests/integration
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $*"
+	echo "SKIP: $*" >&2
+	exit 77
+}
+
+# Runs a command, shows it, keeps going whatever it returns; sets $rc.
+run() {
+	echo "+ $*" >&2
+	set +e
+	"$@"
+	rc=$?
+	set -e
+	return 0
+}
+
+assert_eq() { # actual expected what
+	[[ "$1" == "$2" ]] || fail "${3:-value}: expected '$2', got '$1'"
+}
+
+assert_ne() {
+	[[ "$1" != "$2" ]] || fail "${3:-value}: expected something other than '$2'"
+}
+
+assert_ge() { # actual min what (integers)
+	[[ "$1" -ge "$2" ]] || fail "${3:-value}: expected >= $2, got $1"
+}
+
+assert_le() {
+	[[ "$1" -le "$2" ]] || fail "${3:-value}: expected <= $2, got $1"
+}
+
+assert_contains() { # file-or-string needle
+	if [[ -f "$1" ]]; then
+		grep -qF -- "$2" "$1" || { sed 's/^/  | /' "$1" >&2; fail "'$2' not found in $1"; }
+	else
+		[[ "$1" == *"$2"* ]] || fail "'$2' not found in: $1"
+	fi
+}
+
+# JSON field from a file, e.g. json_get out.json '["frames"]'.
+json_get() {
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval("d"+sys.argv[2]))' "$1" "$2"
+}
+
+# The capture node of vivid instance N (0-based): /dev/videoX.
+vivid_cap() {
+	local want=${1:-0} dev bus caps
+	for dev in /dev/video*; do
+		[[ -c $dev ]] || continue
+		bus=$(v4l2-ctl -d "$dev" --info 2>/dev/null | awk -F': ' '/Bus info/{print $2; exit}')
+		[[ $bus == "platform:vivid-$(printf %03d "$want")" ]] || continue
+		caps=$(v4l2-ctl -d "$dev" --info 2>/dev/null | sed -n '/Device Caps/,$p')
+		if grep -q 'Video Capture' <<<"$caps"; then
+			echo "$dev"
+			return 0
+		fi
+	done
+	return 1
+}
+
+need_vivid() { # instance -> prints the node or skips loudly
+	local d
+	d=$(vivid_cap "${1:-0}") || skip "vivid instance ${1:-0} has no capture node here (is vivid loaded? run under tools/vivid-vm)"
+	echo "$d"
+}
+
+# Sets a vivid control by its v4l2-ctl name (e.g. percentage_of_dropped_buffers).
+vivid_set() { # dev name value
+	v4l2-ctl -d "$1" -c "$2=$3"
+}
+
+# Resets the fault-injection controls so tests don't leak into each other.
+vivid_reset() {
+	local dev=$1
+	v4l2-ctl -d "$dev" -c percentage_of_dropped_buffers=0 2>/dev/null || true
+	v4l2-ctl -d "$dev" -c wrap_sequence_number=0 2>/dev/null || true
+	v4l2-ctl -d "$dev" -c wrap_timestamp=0 2>/dev/null || true
+	v4l2-ctl -d "$dev" -i 0 >/dev/null 2>&1 || true
+}

@@ -1,0 +1,794 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The GStreamer sink: V4L2 -> caps mapping, colorimetry, plane layout, and
+ * end-to-end runs on the host through the real pipeline with the memfd fake
+ * source (GStreamer's DMA-buf allocator wraps any fd, so memfds stand in
+ * for V4L2 exports): zero-copy proof, releases, pixel content after
+ * videoconvert, budget drops, error reporting, EOS finalizing a file.
+ */
+#include <dirent.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+/* cmocka needs the headers above first */
+#include <cmocka.h>
+
+#include "vz-config.h"
+
+#if VZ_HAVE_GST
+
+#include <gst/gst.h>
+#include <gst/video/video.h>
+#include <linux/videodev2.h>
+
+#include "fake-source.h"
+#include "pipeline.h"
+#include "process.h"
+#include "sink-gst.h"
+
+/* ---- pure mapping ---- */
+
+static void make_format(struct vz_format *f, uint32_t fourcc, uint32_t w, uint32_t h)
+{
+	uint32_t strides[VZ_MAX_PLANES] = {0};
+
+	memset(f, 0, sizeof(*f));
+	f->fourcc = fourcc;
+	f->width = w;
+	f->height = h;
+	f->fps_num = 25;
+	f->fps_den = 1;
+	assert_int_equal(vz_format_layout(f, strides), 0);
+}
+
+static void test_every_format(void **state)
+{
+	static const struct {
+		uint32_t fourcc;
+		const char *gst;
+	} cases[] = {
+	        {V4L2_PIX_FMT_YUYV, "YUY2"},   {V4L2_PIX_FMT_UYVY, "UYVY"},
+	        {V4L2_PIX_FMT_YVYU, "YVYU"},   {V4L2_PIX_FMT_VYUY, "VYUY"},
+	        {V4L2_PIX_FMT_NV12, "NV12"},   {V4L2_PIX_FMT_NV12M, "NV12"},
+	        {V4L2_PIX_FMT_NV21, "NV21"},   {V4L2_PIX_FMT_NV21M, "NV21"},
+	        {V4L2_PIX_FMT_NV16, "NV16"},   {V4L2_PIX_FMT_NV61, "NV61"},
+	        {V4L2_PIX_FMT_YUV420, "I420"}, {V4L2_PIX_FMT_YUV420M, "I420"},
+	        {V4L2_PIX_FMT_YVU420, "YV12"}, {V4L2_PIX_FMT_YVU420M, "YV12"},
+	        {V4L2_PIX_FMT_RGB24, "RGB"},   {V4L2_PIX_FMT_BGR24, "BGR"},
+	        {V4L2_PIX_FMT_XBGR32, "BGRx"}, {V4L2_PIX_FMT_ABGR32, "BGRA"},
+	        {V4L2_PIX_FMT_RGBX32, "RGBx"}, {V4L2_PIX_FMT_RGBA32, "RGBA"},
+	        {V4L2_PIX_FMT_GREY, "GRAY8"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vz_format f;
+		struct vz_gst_layout l;
+		GstVideoInfo info;
+		char buf[1024], want[64];
+
+		make_format(&f, cases[i].fourcc, 640, 480);
+		assert_string_equal(vz_gst_format_name(f.fourcc), cases[i].gst);
+		assert_true(vz_gst_caps_from_format(&f, buf, sizeof(buf)) > 0);
+		snprintf(want, sizeof(want), "format=(string)%s,", cases[i].gst);
+		if (!strstr(buf, want))
+			fail_msg("%s: '%s' lacks %s", vz_fourcc_str(f.fourcc, (char[5]){0}), buf,
+			         want);
+		assert_non_null(strstr(buf, "width=(int)640"));
+		assert_non_null(strstr(buf, "height=(int)480"));
+		assert_non_null(strstr(buf, "framerate=(fraction)25/1"));
+		assert_non_null(strstr(buf, "colorimetry=(string)"));
+		/* GStreamer itself must accept what we offer. */
+		GstCaps *caps = gst_caps_from_string(buf);
+		assert_non_null(caps);
+		if (!gst_video_info_from_caps(&info, caps))
+			fail_msg("GStreamer rejects %s", buf);
+		gst_caps_unref(caps);
+		/* Our layout agrees with GStreamer's for tightly packed frames. */
+		assert_int_equal(vz_gst_layout(&f, &l), 0);
+		assert_int_equal(l.n_planes, GST_VIDEO_INFO_N_PLANES(&info));
+		for (unsigned p = 0; p < l.n_planes; p++) {
+			assert_int_equal(l.stride[p], GST_VIDEO_INFO_PLANE_STRIDE(&info, p));
+			if (f.num_mem == 1)
+				assert_int_equal(l.offset[p],
+				                 GST_VIDEO_INFO_PLANE_OFFSET(&info, p));
+		}
+	}
+}
+
+static void test_unknown_and_small(void **state)
+{
+	struct vz_format f;
+	char buf[16];
+	(void)state;
+
+	make_format(&f, V4L2_PIX_FMT_YUYV, 64, 16);
+	assert_int_equal(vz_gst_caps_from_format(&f, buf, sizeof(buf)), -ENOSPC);
+	f.fourcc = VZ_FOURCC('M', 'J', 'P', 'G');
+	assert_int_equal(vz_gst_caps_from_format(&f, buf, sizeof(buf)), -EINVAL);
+	assert_null(vz_gst_format_name(f.fourcc));
+}
+
+/* NV12 in one memory plane vs NM12 in two: the UV offset in the GstBuffer
+ * is counted across memories, padding included. */
+static void test_nv12_layouts(void **state)
+{
+	struct vz_format f;
+	struct vz_gst_layout l;
+	uint32_t strides[VZ_MAX_PLANES] = {704, 0, 0};
+	(void)state;
+
+	memset(&f, 0, sizeof(f));
+	f.fourcc = V4L2_PIX_FMT_NV12;
+	f.width = 640;
+	f.height = 480;
+	assert_int_equal(vz_format_layout(&f, strides), 0);
+	assert_int_equal(vz_gst_layout(&f, &l), 0);
+	assert_int_equal(l.n_mem, 1);
+	assert_int_equal(l.n_planes, 2);
+	assert_int_equal(l.offset[0], 0);
+	assert_int_equal(l.offset[1], 704 * 480);
+	assert_int_equal(l.stride[0], 704);
+	assert_int_equal(l.stride[1], 704);
+
+	memset(&f, 0, sizeof(f));
+	f.fourcc = V4L2_PIX_FMT_NV12M;
+	f.width = 640;
+	f.height = 480;
+	strides[1] = 768;
+	f.mem_size[0] = 704 * 480 + 4096; /* a driver may pad its planes */
+	f.mem_size[1] = 768 * 240;
+	assert_int_equal(vz_format_layout(&f, strides), 0);
+	assert_int_equal(vz_gst_layout(&f, &l), 0);
+	assert_int_equal(l.n_mem, 2);
+	assert_int_equal(l.n_planes, 2);
+	assert_int_equal(l.offset[0], 0);
+	assert_int_equal(l.offset[1], 704 * 480 + 4096);
+	assert_int_equal(l.stride[0], 704);
+	assert_int_equal(l.stride[1], 768);
+	assert_int_equal(l.mem_size[0], 704 * 480 + 4096);
+	assert_int_equal(l.size, 704 * 480 + 4096 + 768 * 240);
+
+	/* A plane that would run past its memory is refused, not trusted. */
+	f.mem_size[1] = 768 * 239;
+	assert_int_equal(vz_gst_layout(&f, &l), -EINVAL);
+}
+
+static void colorimetry_of(uint32_t fourcc, uint32_t h, uint32_t cs, uint32_t enc, uint32_t q,
+                           uint32_t xfer, GstVideoColorimetry *c, char *str, size_t len)
+{
+	struct vz_format f;
+
+	make_format(&f, fourcc, h * 4 / 3, h);
+	f.colorspace = cs;
+	f.ycbcr_enc = enc;
+	f.quantization = q;
+	f.xfer_func = xfer;
+	assert_true(vz_gst_colorimetry(&f, str, len) > 0);
+	assert_true(gst_video_colorimetry_from_string(c, str));
+}
+
+static void test_colorimetry(void **state)
+{
+	GstVideoColorimetry c;
+	char s[64];
+	(void)state;
+
+	/* All DEFAULT: SD YUV is BT.601, HD YUV BT.709, RGB sRGB. */
+	colorimetry_of(V4L2_PIX_FMT_YUYV, 480, 0, 0, 0, 0, &c, s, sizeof(s));
+	assert_string_equal(s, "bt601");
+	colorimetry_of(V4L2_PIX_FMT_YUYV, 720, 0, 0, 0, 0, &c, s, sizeof(s));
+	assert_string_equal(s, "bt709");
+	colorimetry_of(V4L2_PIX_FMT_RGB24, 480, 0, 0, 0, 0, &c, s, sizeof(s));
+	assert_string_equal(s, "sRGB");
+	colorimetry_of(V4L2_PIX_FMT_XBGR32, 1080, 0, 0, 0, 0, &c, s, sizeof(s));
+	assert_string_equal(s, "sRGB");
+
+	/* What vivid's webcam reports for YUYV: sRGB colorspace, so sYCC
+	 * (BT.601 matrix, limited range, sRGB transfer, BT.709 primaries). */
+	colorimetry_of(V4L2_PIX_FMT_YUYV, 480, V4L2_COLORSPACE_SRGB, 0, 0, 0, &c, s, sizeof(s));
+	assert_int_equal(c.matrix, GST_VIDEO_COLOR_MATRIX_BT601);
+	assert_int_equal(c.range, GST_VIDEO_COLOR_RANGE_16_235);
+	assert_int_equal(c.transfer, GST_VIDEO_TRANSFER_SRGB);
+	assert_int_equal(c.primaries, GST_VIDEO_COLOR_PRIMARIES_BT709);
+
+	/* Explicit values win over the colorspace's defaults. */
+	colorimetry_of(V4L2_PIX_FMT_NV12, 480, V4L2_COLORSPACE_REC709, V4L2_YCBCR_ENC_601,
+	               V4L2_QUANTIZATION_FULL_RANGE, V4L2_XFER_FUNC_709, &c, s, sizeof(s));
+	assert_int_equal(c.matrix, GST_VIDEO_COLOR_MATRIX_BT601);
+	assert_int_equal(c.range, GST_VIDEO_COLOR_RANGE_0_255);
+	assert_int_equal(c.transfer, GST_VIDEO_TRANSFER_BT709);
+	assert_int_equal(c.primaries, GST_VIDEO_COLOR_PRIMARIES_BT709);
+
+	/* JPEG: full-range BT.601 YCbCr. */
+	colorimetry_of(V4L2_PIX_FMT_YUYV, 480, V4L2_COLORSPACE_JPEG, 0, 0, 0, &c, s, sizeof(s));
+	assert_int_equal(c.range, GST_VIDEO_COLOR_RANGE_0_255);
+	assert_int_equal(c.matrix, GST_VIDEO_COLOR_MATRIX_BT601);
+
+	/* BT.2020 */
+	colorimetry_of(V4L2_PIX_FMT_NV12, 2160, V4L2_COLORSPACE_BT2020, 0, 0, 0, &c, s, sizeof(s));
+	assert_int_equal(c.matrix, GST_VIDEO_COLOR_MATRIX_BT2020);
+	assert_int_equal(c.primaries, GST_VIDEO_COLOR_PRIMARIES_BT2020);
+	assert_int_equal(c.range, GST_VIDEO_COLOR_RANGE_16_235);
+
+	/* RGB never gets a YCbCr matrix, whatever the driver says. */
+	colorimetry_of(V4L2_PIX_FMT_RGB24, 480, V4L2_COLORSPACE_SMPTE170M, V4L2_YCBCR_ENC_601, 0, 0,
+	               &c, s, sizeof(s));
+	assert_int_equal(c.matrix, GST_VIDEO_COLOR_MATRIX_RGB);
+	assert_int_equal(c.range, GST_VIDEO_COLOR_RANGE_0_255);
+	assert_int_equal(c.primaries, GST_VIDEO_COLOR_PRIMARIES_SMPTE170M);
+}
+
+/* ---- end to end through the pipeline ---- */
+
+#define W 64
+#define H 48
+
+struct fx {
+	struct fake_source fs;
+	struct vz_loop *loop;
+	struct vz_pipeline *pipe;
+	char dir[64];
+};
+
+/* Multi-planar: every buffer gets one memfd per memory plane. */
+static int fake_source_init_mplane(struct fake_source *s, uint32_t fourcc, uint32_t w, uint32_t h,
+                                   unsigned n)
+{
+	uint32_t strides[VZ_MAX_PLANES] = {0};
+
+	memset(s, 0, sizeof(*s));
+	s->efd = -1;
+	s->fmt.fourcc = fourcc;
+	s->fmt.width = w;
+	s->fmt.height = h;
+	s->fmt.fps_num = 25;
+	s->fmt.fps_den = 1;
+	if (vz_format_layout(&s->fmt, strides) < 0)
+		return -EINVAL;
+	s->interval_ns = 40000000;
+	s->t_driver = 1000000000;
+	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->efd < 0)
+		return -errno;
+	for (unsigned i = 0; i < n && i < FAKE_MAX; i++) {
+		struct vz_buffer *b = &s->bufs[i];
+
+		b->index = i;
+		b->num_mem = s->fmt.num_mem;
+		s->nbufs++;
+		for (unsigned m = 0; m < b->num_mem; m++) {
+			size_t size = s->fmt.mem_size[m];
+			int fd = memfd_create("vz-fake", MFD_CLOEXEC);
+			char path[64];
+
+			b->mem[m].fd_rw = fd;
+			b->mem[m].fd_ro = -1;
+			if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
+				return -errno;
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+			b->mem[m].fd_ro = open(path, O_RDONLY | O_CLOEXEC);
+			b->mem[m].length = size;
+			b->mem[m].map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			if (b->mem[m].map == MAP_FAILED || b->mem[m].fd_ro < 0)
+				return -errno;
+		}
+		s->fifo[s->nqueued++] = i;
+	}
+	return 0;
+}
+
+static void fx_fini_mplane(struct fake_source *s)
+{
+	for (unsigned i = 0; i < s->nbufs; i++)
+		for (unsigned m = 1; m < s->bufs[i].num_mem; m++) {
+			struct vz_mem *mm = &s->bufs[i].mem[m];
+
+			munmap(mm->map, mm->length);
+			close(mm->fd_rw);
+			close(mm->fd_ro);
+		}
+	for (unsigned i = 0; i < s->nbufs; i++)
+		s->bufs[i].num_mem = 1;
+	fake_source_fini(s);
+}
+
+static struct fx *fx_new_sized(uint32_t fourcc, uint32_t w, uint32_t h)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	assert_int_equal(fake_source_init_mplane(&fx->fs, fourcc, w, h, 6), 0);
+	assert_int_equal(vz_loop_create(&fx->loop, NULL), 0);
+	struct vz_pipeline_config cfg = {
+	        .source = fake_source_as_source(&fx->fs),
+	        .loop = fx->loop,
+	        .telemetry_capacity = 4096,
+	        .reconnect_timeout_ms = -1,
+	};
+	assert_int_equal(vz_pipeline_create(&fx->pipe, &cfg, NULL), 0);
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/vz-gst-test.XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	return fx;
+}
+
+static struct fx *fx_new(uint32_t fourcc)
+{
+	return fx_new_sized(fourcc, W, H);
+}
+
+static void fx_free(struct fx *fx)
+{
+	char cmd[128];
+
+	vz_pipeline_destroy(fx->pipe);
+	vz_loop_destroy(fx->loop);
+	fx_fini_mplane(&fx->fs);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
+	if (system(cmd) != 0)
+		print_error("could not remove %s\n", fx->dir);
+	free(fx);
+}
+
+static int add_gst(struct fx *fx, const char *desc, unsigned budget, struct vz_err *err)
+{
+	struct vz_sink s;
+	char spec[512];
+	int r;
+
+	snprintf(spec, sizeof(spec), "gst:%s", desc);
+	r = vz_sink_create(spec, &s, err);
+	if (r < 0)
+		return r;
+	r = vz_pipeline_add_sink(fx->pipe, &s, budget, err);
+	if (r < 0)
+		vz_sink_destroy(&s);
+	return r;
+}
+
+/* Produces @n frames at about @period_ms each, running the loop between. */
+static void run_frames(struct fx *fx, unsigned n, int period_ms)
+{
+	for (unsigned i = 0; i < n && !vz_loop_quitting(fx->loop); i++) {
+		int64_t next = vz_now_ns() + period_ms * VZ_NSEC_PER_MSEC;
+
+		fake_source_produce(&fx->fs, 1);
+		do {
+			vz_loop_dispatch(fx->loop, 1);
+		} while (vz_now_ns() < next && !vz_loop_quitting(fx->loop));
+	}
+}
+
+static void stop_ok(struct fx *fx)
+{
+	struct vz_err err = {0};
+	int r = vz_pipeline_stop(fx->pipe, &err);
+
+	if (r < 0)
+		fail_msg("stop: %s", err.msg);
+}
+
+/* Every frame the sink got came back, and appsrc saw our fds in all. */
+static void check_zero_copy(struct fx *fx, struct vz_sink_stats *out)
+{
+	struct vz_pipeline_stats st;
+	char want[128];
+
+	vz_pipeline_get_stats(fx->pipe, &st);
+	assert_int_equal(st.nsinks, 1);
+	*out = st.sink[0];
+	assert_true(out->frames > 0);
+	assert_int_equal(out->released, out->frames);
+	assert_int_equal(out->bytes_copied, 0);
+	assert_int_equal(out->copies, 0);
+	assert_int_equal(out->drops_failure, 0);
+	snprintf(want, sizeof(want), "DMA-buf fds in %llu/%llu buffers, 0 copies",
+	         (unsigned long long)out->frames, (unsigned long long)out->frames);
+	if (!strstr(out->proof, want))
+		fail_msg("proof '%s' lacks '%s'", out->proof, want);
+	assert_int_equal(vz_pipeline_inflight(fx->pipe), 0);
+}
+
+static void test_fakesink_zero_copy(void **state)
+{
+	struct vz_err err = {0};
+	struct vz_sink_stats ss;
+	struct fx *fx = fx_new(V4L2_PIX_FMT_YUYV);
+	(void)state;
+
+	assert_int_equal(add_gst(fx, "fakesink enable-last-sample=false", 4, &err), 0);
+	if (vz_pipeline_start(fx->pipe, &err) < 0)
+		fail_msg("start: %s", err.msg);
+	run_frames(fx, 60, 2);
+	stop_ok(fx);
+	check_zero_copy(fx, &ss);
+	assert_int_equal(ss.frames + ss.drops_budget, 60);
+	/* fakesink takes the DMA-buf itself: nothing converted it. */
+	assert_non_null(strstr(ss.proof, "fakesink0 received the DMA-buf itself"));
+	fx_free(fx);
+}
+
+static void test_multiplanar_zero_copy(void **state)
+{
+	struct vz_err err = {0};
+	struct vz_sink_stats ss;
+	struct fx *fx = fx_new(V4L2_PIX_FMT_NV12M);
+	(void)state;
+
+	assert_int_equal(fx->fs.bufs[0].num_mem, 2);
+	assert_int_equal(add_gst(fx, "fakesink enable-last-sample=false", 4, &err), 0);
+	if (vz_pipeline_start(fx->pipe, &err) < 0)
+		fail_msg("start: %s", err.msg);
+	run_frames(fx, 30, 2);
+	stop_ok(fx);
+	check_zero_copy(fx, &ss);
+	fx_free(fx);
+}
+
+/* The processor paints the frame mid-grey (chroma neutral); the stamp
+ * processor then writes the sequence number over the top-left corner. */
+static int paint(void *ctx, struct vz_frame_map *m, struct vz_err *err)
+{
+	const struct vz_format_desc *d = vz_format_desc_find(m->fmt->fourcc);
+	(void)ctx;
+
+	if (!d)
+		return vz_err_set(err, -EINVAL, "paint: unknown format");
+	for (unsigned p = 0; p < m->fmt->num_planes; p++)
+		for (unsigned r = 0; r < m->height[p]; r++)
+			memset(m->plane[p] + (size_t)r * m->stride[p], 128, m->stride[p]);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads DIR/f*.rgb in order: each must carry a readable stamp, sequence
+ * numbers increasing from file to file, and below the stamp the painted
+ * grey -- a buffer the fake driver reused too early would show its
+ * scribbles instead. */
+static unsigned check_rgb_files(const char *dir, unsigned w, unsigned h)
+{
+	struct vz_format rgb;
+	char *names[256];
+	unsigned n = 0;
+	int64_t last_seq = -1;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	make_format(&rgb, V4L2_PIX_FMT_RGB24, w, h);
+	assert_non_null(d);
+	while ((de = readdir(d)) && n < 256)
+		if (de->d_name[0] == 'f')
+			names[n++] = strdup(de->d_name);
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), cmp_str);
+	for (unsigned i = 0; i < n; i++) {
+		char path[PATH_MAX];
+		size_t size = (size_t)w * h * 3;
+		uint8_t *px = malloc(size);
+		struct vz_frame_map m = {.fmt = &rgb};
+		struct vz_stamp st;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		f = fopen(path, "rb");
+		assert_non_null(f);
+		assert_int_equal(fread(px, 1, size, f), size);
+		fclose(f);
+		m.plane[0] = px;
+		m.stride[0] = w * 3;
+		m.height[0] = h;
+		if (vz_stamp_read(&m, &st) < 0)
+			fail_msg("%s: no readable stamp", path);
+		for (size_t k = (size_t)w * VZ_STAMP_H; k < (size_t)w * h; k++) {
+			const uint8_t *p = px + 3 * k;
+
+			if (abs(p[0] - p[1]) > 3 || abs(p[1] - p[2]) > 3 || abs(p[1] - 128) > 12)
+				fail_msg(
+				        "%s: pixel %zu is (%u,%u,%u), not the painted grey (buffer "
+				        "reused too early?)",
+				        path, k, p[0], p[1], p[2]);
+		}
+		if ((int64_t)st.sequence <= last_seq)
+			fail_msg("%s: sequence %u after %lld", path, st.sequence,
+			         (long long)last_seq);
+		last_seq = st.sequence;
+		free(px);
+		free(names[i]);
+	}
+	return n;
+}
+
+#define CW 320
+#define CH 96
+
+static void convert_case(uint32_t fourcc)
+{
+	struct vz_err err = {0};
+	struct vz_pipeline_stats st;
+	char desc[256];
+	struct fx *fx = fx_new_sized(fourcc, CW, CH);
+
+	snprintf(desc, sizeof(desc),
+	         /* frames wait in the queue while the fake driver scribbles on
+	          * every buffer it holds: an early release shows as damage */
+	         "queue max-size-buffers=0 max-size-bytes=0 max-size-time=0 ! identity "
+	         "sleep-time=15000 ! videoconvert ! video/x-raw,format=RGB ! multifilesink "
+	         "location=%s/f%%05d.rgb",
+	         fx->dir);
+	assert_int_equal(vz_pipeline_add_processor(fx->pipe, "paint", paint, NULL, &err), 0);
+	assert_int_equal(vz_pipeline_add_processor(fx->pipe, "stamp", vz_stamp_process, NULL, &err),
+	                 0);
+	assert_int_equal(add_gst(fx, desc, 4, &err), 0);
+	if (vz_pipeline_start(fx->pipe, &err) < 0)
+		fail_msg("start: %s", err.msg);
+	run_frames(fx, 40, 5);
+	stop_ok(fx);
+	vz_pipeline_get_stats(fx->pipe, &st);
+	assert_int_equal(st.sink[0].released, st.sink[0].frames);
+	assert_int_equal(st.sink[0].bytes_copied, 0);
+	/* videoconvert made new frames: informational, not a vzero copy. */
+	assert_non_null(strstr(st.sink[0].proof, "not a vzero copy"));
+	assert_int_equal(check_rgb_files(fx->dir, CW, CH), st.sink[0].frames);
+	assert_true(st.sink[0].frames >= 10);
+	fx_free(fx);
+}
+
+static void test_videoconvert_content(void **state)
+{
+	(void)state;
+	convert_case(V4L2_PIX_FMT_YUYV);
+}
+
+static void test_videoconvert_content_nm12(void **state)
+{
+	(void)state;
+	convert_case(V4L2_PIX_FMT_NV12M);
+}
+
+/* A downstream that holds frames: the pipeline drops by budget, nothing
+ * queues without bound, and the run still stops promptly. */
+static void test_slow_downstream_budget(void **state)
+{
+	struct vz_err err = {0};
+	struct vz_pipeline_stats st;
+	struct fx *fx = fx_new(V4L2_PIX_FMT_YUYV);
+	(void)state;
+
+	assert_int_equal(add_gst(fx,
+	                         "queue max-size-buffers=0 max-size-time=0 max-size-bytes=0 ! "
+	                         "identity sleep-time=100000 ! fakesink enable-last-sample=false",
+	                         2, &err),
+	                 0);
+	if (vz_pipeline_start(fx->pipe, &err) < 0)
+		fail_msg("start: %s", err.msg);
+	run_frames(fx, 30, 5);
+	int64_t t0 = vz_now_ns();
+	stop_ok(fx);
+	assert_true(vz_now_ns() - t0 < 3 * VZ_NSEC_PER_SEC);
+	vz_pipeline_get_stats(fx->pipe, &st);
+	assert_true(st.sink[0].drops_budget > 0);
+	assert_true(st.sink[0].inflight_hwm <= 2);
+	assert_int_equal(st.sink[0].frames + st.sink[0].drops_budget, 30);
+	assert_int_equal(st.sink[0].released, st.sink[0].frames);
+	fx_free(fx);
+}
+
+static void expect_create_error(const char *desc, int code, const char *needle)
+{
+	struct vz_err err = {0};
+	struct vz_sink s;
+	char spec[256];
+
+	snprintf(spec, sizeof(spec), "gst:%s", desc);
+	int r = vz_sink_create(spec, &s, &err);
+	if (r >= 0) {
+		vz_sink_destroy(&s);
+		fail_msg("'%s' was accepted", desc);
+	}
+	print_message("# '%s' -> %d %s\n", desc, r, err.msg);
+	assert_int_equal(r, code);
+	if (!strstr(err.msg, needle))
+		fail_msg("'%s': message '%s' lacks '%s'", desc, err.msg, needle);
+}
+
+static void test_parse_errors(void **state)
+{
+	(void)state;
+	expect_create_error("nosuchelement", -ENOENT, "nosuchelement");
+	expect_create_error("videoconvert ! nosuchelement ! fakesink", -ENOENT, "nosuchelement");
+	expect_create_error("videoconvert ! ! fakesink", -EINVAL, "cannot parse");
+	expect_create_error("", -EINVAL, "empty");
+	expect_create_error("fakesink ! fakesink", -EINVAL, "fakesink");
+}
+
+static void test_not_negotiated(void **state)
+{
+	struct vz_err err = {0};
+	struct fx *fx = fx_new(V4L2_PIX_FMT_YUYV);
+	(void)state;
+
+	assert_int_equal(add_gst(fx, "video/x-raw,format=RGB16 ! fakesink", 2, &err), 0);
+	assert_true(vz_pipeline_start(fx->pipe, &err) < 0);
+	/* names the element, what it takes and what we offered */
+	if (!strstr(err.msg, "capsfilter") || !strstr(err.msg, "RGB16") || !strstr(err.msg, "YUY2"))
+		fail_msg("message: %s", err.msg);
+	fx_free(fx);
+}
+
+static void test_midstream_error(void **state)
+{
+	struct vz_err err = {0};
+	struct vz_pipeline_stats st;
+	struct fx *fx = fx_new(V4L2_PIX_FMT_YUYV);
+	(void)state;
+
+	assert_int_equal(
+	        add_gst(fx, "identity error-after=5 ! fakesink enable-last-sample=false", 4, &err),
+	        0);
+	if (vz_pipeline_start(fx->pipe, &err) < 0)
+		fail_msg("start: %s", err.msg);
+	run_frames(fx, 40, 5);
+	assert_true(vz_loop_quitting(fx->loop));
+	const struct vz_err *pe = vz_pipeline_error(fx->pipe);
+	print_message("# %s\n", pe->msg);
+	/* names the element and GStreamer's reason */
+	if (!strstr(pe->msg, "gst: identity") || !strstr(pe->msg, "Failed after iterations") ||
+	    pe->code >= 0)
+		fail_msg("pipeline error (%d): %s", pe->code, pe->msg);
+	int64_t t0 = vz_now_ns();
+	vz_pipeline_stop(fx->pipe, &err);
+	assert_true(vz_now_ns() - t0 < 3 * VZ_NSEC_PER_SEC);
+	vz_pipeline_get_stats(fx->pipe, &st);
+	assert_int_equal(st.sink[0].released, st.sink[0].frames);
+	assert_true(st.sink[0].frames < 40);
+	assert_int_equal(vz_pipeline_inflight(fx->pipe), 0);
+	fx_free(fx);
+}
+
+static void test_start_error(void **state)
+{
+	struct vz_err err = {0};
+	struct fx *fx = fx_new(V4L2_PIX_FMT_YUYV);
+	(void)state;
+
+	assert_int_equal(add_gst(fx, "filesink location=/nonexistent-dir/x", 2, &err), 0);
+	assert_true(vz_pipeline_start(fx->pipe, &err) < 0);
+	if (!strstr(err.msg, "filesink0") || !strstr(err.msg, "/nonexistent-dir/x"))
+		fail_msg("message: %s", err.msg);
+	fx_free(fx);
+}
+
+/* "... pts: 0:00:01.040000000, ..." -> ns, -1 if absent */
+static int64_t parse_pts(const char *line)
+{
+	const char *p = strstr(line, "pts: ");
+	unsigned h, m, sec;
+	unsigned long ns;
+
+	if (!p || sscanf(p, "pts: %u:%u:%u.%lu", &h, &m, &sec, &ns) != 4)
+		return -1;
+	return ((int64_t)h * 3600 + m * 60 + sec) * VZ_NSEC_PER_SEC + (int64_t)ns;
+}
+
+/* EOS on stop lets matroskamux finish the file: GStreamer demuxes it back
+ * with every frame, 40 ms apart.  filesink is unbuffered because by default
+ * it keeps 64 kB of buffers -- here, every frame vzero has -- before
+ * writing (see the report). */
+static void test_eos_matroska(void **state)
+{
+	struct vz_err err = {0};
+	struct vz_pipeline_stats st;
+	char desc[256], cmd[512], line[512];
+	unsigned nframes = 0;
+	int64_t first = -1, last = -1;
+	struct fx *fx = fx_new(V4L2_PIX_FMT_YUYV);
+	FILE *p;
+	(void)state;
+
+	snprintf(desc, sizeof(desc),
+	         "matroskamux ! filesink buffer-mode=unbuffered location=%s/x.mkv", fx->dir);
+	assert_int_equal(add_gst(fx, desc, 8, &err), 0);
+	if (vz_pipeline_start(fx->pipe, &err) < 0)
+		fail_msg("start: %s", err.msg);
+	run_frames(fx, 25, 5);
+	stop_ok(fx);
+	vz_pipeline_get_stats(fx->pipe, &st);
+	print_message("# %s\n", st.sink[0].proof);
+	assert_int_equal(st.sink[0].frames, 25);
+	assert_int_equal(st.sink[0].released, 25);
+
+	snprintf(cmd, sizeof(cmd),
+	         "gst-launch-1.0 -v filesrc location='%s/x.mkv' ! matroskademux ! "
+	         "video/x-raw,format=YUY2,width=64,height=48 ! identity silent=false ! "
+	         "fakesink 2>&1",
+	         fx->dir);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p)) {
+		int64_t t;
+
+		if (!strstr(line, "chain ") || (t = parse_pts(line)) < 0)
+			continue;
+		if (first < 0)
+			first = t;
+		last = t;
+		nframes++;
+	}
+	assert_int_equal(pclose(p), 0);
+	assert_int_equal(nframes, 25);
+	/* matroska keeps milliseconds */
+	assert_true(llabs(last - first - 24 * 40 * VZ_NSEC_PER_MSEC) <= VZ_NSEC_PER_MSEC);
+	fx_free(fx);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define VZ_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VZ_ASAN 1
+#endif
+#endif
+#ifdef VZ_ASAN
+/*
+ * GLib allocates once-only state in its library constructor and never frees
+ * it.  GLib is built without frame pointers, so LeakSanitizer's stacks end
+ * at g_malloc and the suppression cannot be narrower than "allocated by
+ * GLib".  Leaks of our own (malloc, strdup) are still reported; our
+ * GStreamer objects are checked by the tests themselves (every frame
+ * released, nothing in flight after stop).
+ */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:libglib-2.0.so\n";
+}
+#endif
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_every_format),
+	        cmocka_unit_test(test_unknown_and_small),
+	        cmocka_unit_test(test_nv12_layouts),
+	        cmocka_unit_test(test_colorimetry),
+	        cmocka_unit_test(test_fakesink_zero_copy),
+	        cmocka_unit_test(test_multiplanar_zero_copy),
+	        cmocka_unit_test(test_videoconvert_content),
+	        cmocka_unit_test(test_videoconvert_content_nm12),
+	        cmocka_unit_test(test_slow_downstream_budget),
+	        cmocka_unit_test(test_parse_errors),
+	        cmocka_unit_test(test_not_negotiated),
+	        cmocka_unit_test(test_midstream_error),
+	        cmocka_unit_test(test_start_error),
+	        cmocka_unit_test(test_eos_matroska),
+	};
+
+	gst_init(NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+#else /* !VZ_HAVE_GST */
+
+static void test_no_gstreamer(void **state)
+{
+	(void)state;
+	skip();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_no_gstreamer)};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+#endif

@@ -1,0 +1,132 @@
+#!/bin/bash
+# Self-tests of tools/vivid-vm: boots the VM several times (~5-10 s each under
+# TCG) and prints TAP. Exits 0 only if no test failed.
+#   tests/vm/test-vivid-vm.sh [PATH-TO-vivid-vm]
+# The script under test defaults to tools/vivid-vm in this repository.
+# Every test forces --vm, so it also tests the VM on hosts that have vivid.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VM=${1:-$REPO/tools/vivid-vm}
+[[ $VM == /* ]] || VM=$PWD/$VM
+[[ -x $VM ]] || { echo "Bail out! $VM is not executable"; exit 1; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/test-vivid-vm.XXXXXX")
+trap 'rm -rf -- "$WORK"' EXIT
+
+N=0 FAILED=0
+PLAN=19
+echo "1..$PLAN"
+ok() { N=$((N + 1)); echo "ok $N - $1"; }
+not_ok() {
+	N=$((N + 1))
+	FAILED=$((FAILED + 1))
+	echo "not ok $N - $1"
+	shift
+	local l
+	for l in "$@"; do echo "#   $l"; done
+	if [[ -s $WORK/out ]]; then sed 's/^/#   stdout: /' "$WORK/out" | head -20; fi
+	if [[ -s $WORK/err ]]; then sed 's/^/#   stderr: /' "$WORK/err" | head -30; fi
+}
+skip() { N=$((N + 1)); echo "ok $N - $1 # SKIP $2"; }
+check() { # check NAME CONDITION-COMMAND... ; condition evaluated with eval
+	local name=$1
+	shift
+	if eval "$*"; then ok "$name"; else not_ok "$name" "failed: $*" "exit status was $RC"; fi
+}
+
+RC=0 SECS=0
+run() { # run [vivid-vm args...]: sets RC, SECS; output in $WORK/out, $WORK/err
+	local t0=$SECONDS
+	RC=0
+	(cd "$REPO" && "$VM" --vm "$@") >"$WORK/out" 2>"$WORK/err" </dev/null || RC=$?
+	SECS=$((SECONDS - t0))
+}
+has() { grep -q -- "$1" "$WORK/$2"; }
+
+# Warm the cache first so that the timings below are about booting.
+if ! "$VM" --prepare >"$WORK/out" 2>"$WORK/err"; then
+	not_ok "--prepare builds the cache"
+	echo "Bail out! cannot prepare the VM cache"
+	exit 1
+fi
+ok "--prepare builds the cache"
+
+run -- true
+check "-- true exits 0" '[[ $RC -eq 0 ]]'
+
+run -- false
+check "-- false exits 1" '[[ $RC -eq 1 ]]'
+
+run -- sh -c 'exit 7'
+check "-- sh -c 'exit 7' exits 7" '[[ $RC -eq 7 ]]'
+
+run -- no-such-command-vzero
+check "missing command exits 127 with a message" \
+	'[[ $RC -eq 127 ]] && has "no-such-command-vzero: not found inside the guest" err'
+
+run --timeout 5 -- sleep 100
+check "--timeout 5 -- sleep 100 exits 124 with a message, within 25 s" \
+	'[[ $RC -eq 124 ]] && has "timeout: sleep did not finish within 5 s (raise --timeout)" err && [[ $SECS -le 25 ]]'
+
+VIVID_VM_TEST_FAULT=nojob run -- true
+check "a guest that never starts the job: 125, message and console tail" \
+	'[[ $RC -eq 125 ]] && has "the guest never started the job (kernel panic?)" err && has "guest console" err && has "VIVID_VM_TEST_FAULT=nojob" err'
+
+VIVID_VM_TEST_FAULT=panic run -- true
+check "a guest kernel panic: 125 and the panic in the console tail" \
+	'[[ $RC -eq 125 ]] && has "the guest never started the job" err && has "Kernel panic" err'
+
+VIVID_VM_TEST_FAULT=hang VIVID_VM_BOOT_DEADLINE=12 run -- true
+check "a hung guest hits the boot deadline: 125 within 30 s" \
+	'[[ $RC -eq 125 ]] && has "the guest never started the job" err && [[ $SECS -le 30 ]]'
+
+run -- v4l2-ctl --list-devices
+check "v4l2-ctl --list-devices lists vivid" '[[ $RC -eq 0 ]] && has "vivid" out && has /dev/video0 out'
+
+run --n-devs 2 -- sh -c 'cat /sys/class/video4linux/*/name | sort -u'
+check "--n-devs 2 gives two vivid instances" \
+	'[[ $RC -eq 0 ]] && has "vivid-000" out && has "vivid-001" out'
+
+run --no-vivid -- sh -c 'ls /sys/class/video4linux | wc -l'
+check "--no-vivid loads no vivid" '[[ $RC -eq 0 && $(tr -d " \n" <"$WORK/out") == 0 ]]'
+
+RES=$WORK/results/sub
+run --results "$RES" -- sh -c 'echo hi > "$VZ_RESULTS/x"; echo "$VZ_RESULTS"'
+check "--results DIR is writable in the guest at the same path" \
+	'[[ $RC -eq 0 && -f $RES/x && $(<"$RES/x") == hi ]] && has "^$RES\$" out'
+
+run -- sh -c 'echo to-stdout; echo to-stderr >&2'
+check "stdout and stderr arrive separately" \
+	'[[ $RC -eq 0 ]] && has "^to-stdout$" out && has "^to-stderr$" err && ! has to-stderr out && ! has to-stdout err'
+
+# Streaming: the first line must reach the host while the job still runs.
+t0=$SECONDS first=
+RC=0
+while IFS= read -r line; do
+	if [[ $line == first && -z $first ]]; then first=$((SECONDS - t0)); fi
+done < <(cd "$REPO" && "$VM" --vm -- sh -c 'echo first; sleep 6; echo last' 2>"$WORK/err")
+total=$((SECONDS - t0))
+check "output streams live (first line before the job ends)" \
+	'[[ -n $first ]] && (( total - first >= 4 ))'
+
+run --env FOO=bar\ baz --env "QUOTE=it's" -- sh -c 'echo "$FOO|$QUOTE|$VZ_IN_VM|$HOME|$TERM|$LANG|$PWD"'
+check "environment: --env, VZ_IN_VM, HOME, TERM, LANG, cwd" \
+	'[[ $RC -eq 0 ]] && has "^bar baz|it'"'"'s|1|/tmp/vz-home|dumb|C.UTF-8|$REPO\$" out'
+
+VZ_TEST_PASS=through run -- sh -c 'echo "$VZ_TEST_PASS"; echo "$GST_REGISTRY"
+	touch "$HOME/w" && echo home-ok; touch "${GST_REGISTRY%/*}/.vivid-vm-test" && echo cache-ok'
+check "VZ_* passes through; GST_REGISTRY's dir and HOME are writable" \
+	'[[ $RC -eq 0 ]] && has "^through$" out && has "/guest/gstreamer-1.0/registry" out && has "^home-ok$" out && has "^cache-ok$" out'
+
+run --module vgem -- sh -c 'ls /dev/dri/'
+check "--module vgem gives a /dev/dri node" '[[ $RC -eq 0 ]] && grep -Eq "^(card|renderD)[0-9]+" "$WORK/out"'
+
+run --module vkms -- true
+check "an unshipped module fails clearly (exit 2)" '[[ $RC -eq 2 ]] && has "module vkms is not shipped" err'
+
+if [[ $N -ne $PLAN ]]; then
+	echo "# planned $PLAN tests but ran $N"
+	FAILED=$((FAILED + 1))
+fi
+exit $((FAILED > 0))

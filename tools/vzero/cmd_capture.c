@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vzero capture: stream from one device with nothing in between and report
+ * what the driver did: frames, drops by cause, recoveries, and the frame
+ * interval as the driver stamped it and as we dequeued it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <linux/videodev2.h>
+
+#include "capture.h"
+#include "clock.h"
+#include "cli.h"
+#include "stats.h"
+
+#define CMD "capture"
+/* Intervals are kept for the statistics; a run longer than this keeps
+ * counting frames but summarises the first ones only. */
+#define MAX_INTERVALS (1u << 21)
+/* No frame for this long while streaming means the source stalled. */
+#define STALL_NS (5 * VZ_NSEC_PER_SEC)
+
+enum {
+	OPT_MLOCK = VZ_OPT_CAPTURE_LAST + 1,
+	OPT_HELP,
+};
+
+struct run {
+	struct vz_cli_capture o;
+	bool mlock;
+	struct vz_capture *cap;
+	FILE *csv;
+	int sfd;
+	/* frame intervals in ms */
+	double *iv_drv, *iv_dq, *scratch;
+	size_t iv_cap, n_drv, n_dq;
+	bool have_prev;
+	int64_t prev_drv, prev_dq;
+	uint64_t good;
+	int64_t t_start, t_end, t_first, t_last;
+	bool interrupted;
+	struct vz_memlock_report mem;
+	struct vz_frame_info last_fi;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: vzero capture -d DEV [OPTIONS]\n"
+		"\n"
+		"Streams from a V4L2 capture device with zero copies (driver buffers mapped and\n"
+		"exported as DMA-bufs, or DMA-bufs imported from a DRM device) and prints what\n"
+		"happened: frames, rate, drops by cause (sequence gaps, error-flagged buffers),\n"
+		"recoveries (fatal streaming errors, disconnects), sequence and timestamp wraps,\n"
+		"and the frame-interval statistics of the driver timestamps and of our DQBUF\n"
+		"times (mean, std, p50, p99, max).  Ctrl-C stops and prints the summary.\n"
+		"\n"
+		"Options:\n" VZ_CLI_CAPTURE_HELP
+		"      --mlock            mlockall() this process and report what is locked\n"
+		"                         (driver buffers are kernel memory: never swapped,\n"
+		"                         not lockable, reported separately)\n"
+		"  -h, --help             this text\n"
+		"\n"
+		"Without -n or -t it runs until Ctrl-C.\n"
+		"Exit status: 0 done, 1 the device or the run failed, 2 bad arguments.\n"
+		"\n"
+		"Examples:\n"
+		"  vzero capture -d vivid -f YUYV -s 640x480 -r 25 -n 250\n"
+		"  vzero capture -d /dev/video1 -f NM12 -n 50 --json\n"
+		"  vzero capture -d vivid -t 10 --timeline-csv frames.csv\n"
+		"  vzero capture -d vivid --io dmabuf-import -n 100     (buffers from vgem/DRM)\n"
+		"  vzero capture -d /dev/video4 --reconnect=20 -t 60   (survive an unplug)\n");
+}
+
+/* Returns -1 to go on, else the exit code. */
+static int parse(struct run *r, int argc, char **argv)
+{
+	static const struct option own[] = {
+		{"mlock", no_argument, NULL, OPT_MLOCK},
+		{"help", no_argument, NULL, OPT_HELP},
+	};
+	struct option opts[48];
+	size_t n = 0;
+	for (const struct option *c = vz_cli_capture_longopts; c->name && n < 40; c++)
+		opts[n++] = *c;
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		opts[n++] = own[i];
+	memset(&opts[n], 0, sizeof(opts[n]));
+
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, ":" VZ_CLI_CAPTURE_SHORTOPTS "h", opts, NULL)) != -1) {
+		int h = vz_cli_capture_opt(&r->o, CMD, c, optarg);
+		if (h < 0)
+			return VZ_EXIT_USAGE;
+		if (h > 0)
+			continue;
+		switch (c) {
+		case OPT_MLOCK:
+			r->mlock = true;
+			break;
+		case 'h':
+		case OPT_HELP:
+			usage(stdout);
+			return VZ_EXIT_OK;
+		case ':':
+			vz_cli_error(CMD, "%s needs a value; see 'vzero capture --help'",
+				     argv[optind - 1]);
+			return VZ_EXIT_USAGE;
+		default:
+			vz_cli_error(CMD, "unknown option '%s'; see 'vzero capture --help'",
+				     argv[optind - 1]);
+			return VZ_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		vz_cli_error(CMD, "unexpected argument '%s'; see 'vzero capture --help'",
+			     argv[optind]);
+		return VZ_EXIT_USAGE;
+	}
+	if (!r->o.cfg.device) {
+		vz_cli_error(CMD, "which device? give -d DEV (e.g. -d vivid or -d /dev/video0; "
+				  "`vzero devices` lists them)");
+		return VZ_EXIT_USAGE;
+	}
+	return -1;
+}
+
+static int alloc_intervals(struct run *r)
+{
+	const struct vz_format *f = vz_capture_format(r->cap);
+	double fps = f->fps_den ? (double)f->fps_num / f->fps_den : 0;
+	if (fps <= 0)
+		fps = 120;
+	double want;
+	if (r->o.frames)
+		want = (double)r->o.frames;
+	else if (r->o.seconds > 0)
+		want = r->o.seconds * fps * 2 + 64;
+	else
+		want = MAX_INTERVALS;
+	r->iv_cap = want > MAX_INTERVALS ? MAX_INTERVALS : (size_t)want;
+	r->iv_drv = calloc(r->iv_cap, sizeof(double));
+	r->iv_dq = calloc(r->iv_cap, sizeof(double));
+	r->scratch = calloc(r->iv_cap, sizeof(double));
+	if (!r->iv_drv || !r->iv_dq || !r->scratch) {
+		vz_cli_error(CMD, "out of memory for %zu frame intervals", r->iv_cap);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void record(struct run *r, const struct vz_frame_info *fi)
+{
+	r->good++;
+	if (r->good == 1)
+		r->t_first = fi->t_dqbuf_ns;
+	r->t_last = fi->t_dqbuf_ns;
+	if (r->have_prev) {
+		if (!fi->ts_jump && r->n_drv < r->iv_cap) {
+			uint64_t d = (uint64_t)fi->t_driver_ns - (uint64_t)r->prev_drv;
+			r->iv_drv[r->n_drv++] = (double)(int64_t)d / 1e6;
+		}
+		if (r->n_dq < r->iv_cap)
+			r->iv_dq[r->n_dq++] = (double)(fi->t_dqbuf_ns - r->prev_dq) / 1e6;
+	}
+	r->have_prev = true;
+	r->prev_drv = fi->t_driver_ns;
+	r->prev_dq = fi->t_dqbuf_ns;
+	r->last_fi = *fi;
+	if (r->csv) {
+		uint64_t bytes = 0;
+		for (unsigned p = 0; p < VZ_MAX_PLANES; p++)
+			bytes += fi->bytesused[p];
+		fprintf(r->csv, "%" PRIu32 ",%" PRIu32 ",0x%08" PRIx32 ",%" PRId64 ",%" PRId64
+				",%" PRIu64 "\n",
+			fi->sequence, fi->gap, fi->v4l2_flags, fi->t_driver_ns, fi->t_dqbuf_ns,
+			bytes);
+	}
+}
+
+static bool signalled(struct run *r)
+{
+	struct pollfd p = {.fd = r->sfd, .events = POLLIN};
+	if (poll(&p, 1, 0) <= 0)
+		return false;
+	struct signalfd_siginfo si;
+	if (read(r->sfd, &si, sizeof(si)) > 0)
+		r->interrupted = true;
+	return r->interrupted;
+}
+
+/* Waits for a vanished device in short slices so Ctrl-C still works. */
+static int reconnect(struct run *r, struct vz_err *err)
+{
+	fprintf(stderr, "vzero capture: %s\nvzero capture: waiting %s for it to come back...\n",
+		err->msg, r->o.reconnect_ms > 0 ? "up to the --reconnect time" : "(forever)");
+	int64_t deadline = r->o.reconnect_ms > 0
+				   ? vz_now_ns() + (int64_t)r->o.reconnect_ms * VZ_NSEC_PER_MSEC
+				   : INT64_MAX;
+	for (;;) {
+		vz_err_clear(err);
+		int ret = vz_capture_reconnect(r->cap, 200, err);
+		if (ret == 0) {
+			fprintf(stderr, "vzero capture: %s is back, streaming again\n",
+				vz_capture_path(r->cap));
+			r->have_prev = false;
+			return 0;
+		}
+		if (ret != -ETIMEDOUT && ret != -ENOENT && ret != -ENODEV)
+			return ret;
+		if (signalled(r))
+			return 1;
+		if (vz_now_ns() >= deadline) {
+			vz_err_clear(err);
+			return vz_err_set(err, -ETIMEDOUT,
+					  "the device did not come back within %.1f s "
+					  "(--reconnect=%g)",
+					  r->o.reconnect_ms / 1000.0, r->o.reconnect_ms / 1000.0);
+		}
+	}
+}
+
+static int stream(struct run *r, struct vz_err *err)
+{
+	r->t_start = vz_now_ns();
+	int ret = vz_capture_start(r->cap, err);
+	if (ret < 0)
+		return ret;
+	int64_t deadline =
+		r->o.seconds > 0 ? r->t_start + (int64_t)(r->o.seconds * VZ_NSEC_PER_SEC) : 0;
+	int64_t progress = r->t_start;
+	struct vz_capture_stats last = {0};
+	while (!r->o.frames || r->good < r->o.frames) {
+		int64_t now = vz_now_ns();
+		if (deadline && now >= deadline)
+			break;
+		int timeout = 1000;
+		if (deadline && (deadline - now) / VZ_NSEC_PER_MSEC < timeout)
+			timeout = (int)((deadline - now) / VZ_NSEC_PER_MSEC) + 1;
+		struct pollfd p[2] = {
+			{.fd = vz_capture_fd(r->cap), .events = POLLIN | POLLPRI},
+			{.fd = r->sfd, .events = POLLIN},
+		};
+		int n = poll(p, 2, timeout);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return vz_err_set(err, -errno, "poll failed: %s", strerror(errno));
+		if (signalled(r))
+			break;
+		if (n == 0 || !p[0].revents) {
+			if (vz_now_ns() - progress > STALL_NS)
+				return vz_err_set(err, -ETIMEDOUT,
+						  "%s (%s) delivered no frame for %lld s: the source "
+						  "stalled (is its input producing video? check with "
+						  "`v4l2-ctl -d %s --all`)",
+						  vz_capture_path(r->cap), vz_capture_card(r->cap),
+						  (long long)(STALL_NS / VZ_NSEC_PER_SEC),
+						  vz_capture_path(r->cap));
+			continue;
+		}
+		struct vz_frame_info fi;
+		ret = vz_capture_next(r->cap, p[0].revents, &fi, err);
+		if (ret == 1) {
+			record(r, &fi);
+			ret = vz_capture_queue(r->cap, fi.index, err);
+			if (ret < 0 && ret != -ENODEV)
+				return ret;
+		} else if (ret == VZ_CAPTURE_FORMAT_CHANGED) {
+			fprintf(stderr, "vzero capture: the source changed format; renegotiating\n");
+			ret = vz_capture_renegotiate(r->cap, err);
+			if (ret < 0)
+				return ret;
+			r->have_prev = false;
+		}
+		if (ret == -ENODEV && r->o.reconnect_ms >= 0) {
+			ret = reconnect(r, err);
+			if (ret == 1)
+				break;
+		}
+		if (ret < 0)
+			return ret;
+		/* Recoveries count as progress: the source is alive. */
+		struct vz_capture_stats st;
+		vz_capture_get_stats(r->cap, &st);
+		if (ret == 1 || st.error_frames != last.error_frames ||
+		    st.restarts != last.restarts || st.reconnects != last.reconnects)
+			progress = vz_now_ns();
+		last = st;
+	}
+	r->t_end = vz_now_ns();
+	struct vz_err e = {0};
+	vz_capture_stop(r->cap, &e);
+	return 0;
+}
+
+static void json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+static void json_summary(FILE *out, const char *key, const struct vz_summary *s)
+{
+	fprintf(out,
+		"\"%s\":{\"n\":%" PRIu64 ",\"mean\":%.4f,\"std\":%.4f,\"p50\":%.4f,"
+		"\"p99\":%.4f,\"max\":%.4f}",
+		key, s->n, s->mean, s->std, s->p50, s->p99, s->max);
+}
+
+static const char *mib(uint64_t bytes, char *buf, size_t len)
+{
+	if (bytes >= 1024 * 1024)
+		snprintf(buf, len, "%.1f MiB", bytes / (1024.0 * 1024.0));
+	else
+		snprintf(buf, len, "%" PRIu64 " KiB", bytes / 1024);
+	return buf;
+}
+
+static void print_summary(struct run *r)
+{
+	const struct vz_format *f = vz_capture_format(r->cap);
+	struct vz_capture_stats st;
+	vz_capture_get_stats(r->cap, &st);
+	struct vz_summary sd, sq;
+	vz_summarize(r->iv_drv, r->n_drv, r->scratch, &sd);
+	vz_summarize(r->iv_dq, r->n_dq, r->scratch, &sq);
+	vz_memlock_read(&r->mem, r->cap);
+	char fcc[5];
+	vz_fourcc_str(f->fourcc, fcc);
+	double fps_nom = f->fps_den ? (double)f->fps_num / f->fps_den : 0;
+	double dur = (r->t_end - r->t_start) / 1e9;
+	double span = (r->t_last - r->t_first) / 1e9;
+	double fps = r->good > 1 && span > 0 ? (r->good - 1) / span : 0;
+	const char *io = r->o.cfg.io == VZ_IO_MMAP ? "mmap" : "dmabuf-import";
+	bool eof = r->last_fi.ts_source == VZ_TS_END_OF_FRAME;
+
+	if (r->o.json) {
+		FILE *o = stdout;
+		fputs("{\"device\":", o);
+		json_str(o, vz_capture_path(r->cap));
+		fputs(",\"card\":", o);
+		json_str(o, vz_capture_card(r->cap));
+		fputs(",\"driver\":", o);
+		json_str(o, vz_capture_driver(r->cap));
+		fputs(",\"format\":{\"fourcc\":", o);
+		json_str(o, fcc);
+		fprintf(o, ",\"width\":%u,\"height\":%u,\"fps\":%.4f}", f->width, f->height,
+			fps_nom);
+		fprintf(o, ",\"io\":\"%s\",\"libv4l2\":%s,\"buffers\":%u", io,
+			r->o.cfg.libv4l2 ? "true" : "false", vz_capture_buffer_count(r->cap));
+		fprintf(o,
+			",\"frames\":%" PRIu64 ",\"duration_s\":%.3f,\"fps\":%.3f"
+			",\"interrupted\":%s",
+			r->good, dur, fps, r->interrupted ? "true" : "false");
+		fprintf(o, ",\"drops\":{\"driver_gap\":%" PRIu64 ",\"error_flag\":%" PRIu64 "}",
+			st.driver_drops, st.error_frames);
+		fprintf(o,
+			",\"capture\":{\"frames\":%" PRIu64 ",\"driver_drops\":%" PRIu64
+			",\"error_frames\":%" PRIu64 ",\"restarts\":%" PRIu64
+			",\"disconnects\":%" PRIu64 ",\"reconnects\":%" PRIu64
+			",\"source_changes\":%" PRIu64 ",\"seq_wraps\":%" PRIu64
+			",\"ts_jumps\":%" PRIu64 ",\"bytes_copied\":%" PRIu64 "}",
+			st.frames, st.driver_drops, st.error_frames, st.restarts, st.disconnects,
+			st.reconnects, st.source_changes, st.seq_wraps, st.ts_jumps,
+			st.bytes_copied);
+		fprintf(o, ",\"timestamps\":{\"monotonic\":%s,\"source\":\"%s\"},",
+			r->last_fi.ts_monotonic ? "true" : "false",
+			eof ? "end-of-frame" : "start-of-exposure");
+		json_summary(o, "interval_driver_ms", &sd);
+		fputc(',', o);
+		json_summary(o, "interval_dqbuf_ms", &sq);
+		fprintf(o,
+			",\"memlock\":{\"requested\":%s,\"mlockall_errno\":%d,"
+			"\"vmlck_bytes\":%" PRIu64 ",\"driver_bytes\":%" PRIu64 "}}\n",
+			r->mem.requested ? "true" : "false", r->mem.mlockall_errno,
+			r->mem.vmlck_bytes, r->mem.driver_bytes);
+		return;
+	}
+
+	FILE *o = stdout;
+	char b1[32], b2[32];
+	fprintf(o, "vzero capture: %s  card \"%s\"  driver %s\n", vz_capture_path(r->cap),
+		vz_capture_card(r->cap), vz_capture_driver(r->cap));
+	fprintf(o, "  format     %s %ux%u @ %g fps, io %s%s, %u buffers%s\n", fcc, f->width,
+		f->height, fps_nom, io, r->o.cfg.libv4l2 ? " via libv4l2" : "",
+		vz_capture_buffer_count(r->cap),
+		r->o.cfg.io == VZ_IO_MMAP && !st.bytes_copied ? " (DMA-buf exports rw + ro)" : "");
+	fprintf(o, "  frames     %" PRIu64 " in %.2f s (%.2f fps)%s\n", r->good, dur, fps,
+		r->interrupted ? ", stopped by signal" : "");
+	fprintf(o, "  drops      driver gap %" PRIu64 ", error flag %" PRIu64 "\n",
+		st.driver_drops, st.error_frames);
+	fprintf(o,
+		"  faults     restarts %" PRIu64 ", disconnects %" PRIu64 ", reconnects %" PRIu64
+		", source changes %" PRIu64 ", seq wraps %" PRIu64 ", ts jumps %" PRIu64 "\n",
+		st.restarts, st.disconnects, st.reconnects, st.source_changes, st.seq_wraps,
+		st.ts_jumps);
+	fprintf(o, "  copies     %" PRIu64 " bytes copied%s\n", st.bytes_copied,
+		st.bytes_copied ? " (libv4l2 conversion)" : "");
+	fprintf(o, "  timestamps %s clock, taken at %s\n",
+		r->last_fi.ts_monotonic ? "CLOCK_MONOTONIC" : "non-monotonic",
+		eof ? "end of frame" : "start of exposure");
+	fprintf(o, "  interval ms        n      mean       std       p50       p99       max\n");
+	fprintf(o, "    driver    %7" PRIu64 " %9.3f %9.3f %9.3f %9.3f %9.3f\n", sd.n, sd.mean,
+		sd.std, sd.p50, sd.p99, sd.max);
+	fprintf(o, "    dqbuf     %7" PRIu64 " %9.3f %9.3f %9.3f %9.3f %9.3f\n", sq.n, sq.mean,
+		sq.std, sq.p50, sq.p99, sq.max);
+	if (r->good > 1 && r->n_dq + 1 < r->good)
+		fprintf(o, "    (statistics over the first %zu intervals)\n", r->n_dq);
+	if (!r->mem.requested) {
+		fprintf(o, "  memlock    not requested (--mlock); driver buffers %s mapped\n",
+			mib(r->mem.driver_bytes, b1, sizeof(b1)));
+	} else if (r->mem.mlockall_errno) {
+		fprintf(o,
+			"  memlock    mlockall failed: %s; VmLck %s (nothing more locked); raise "
+			"RLIMIT_MEMLOCK (`ulimit -l`, systemd LimitMEMLOCK=) or grant "
+			"CAP_IPC_LOCK\n",
+			strerror(r->mem.mlockall_errno), mib(r->mem.vmlck_bytes, b1, sizeof(b1)));
+	} else {
+		fprintf(o,
+			"  memlock    mlockall ok: VmLck %s of this process's memory locked; "
+			"driver buffers %s mapped are kernel memory: not lockable, never "
+			"swapped\n",
+			mib(r->mem.vmlck_bytes, b1, sizeof(b1)),
+			mib(r->mem.driver_bytes, b2, sizeof(b2)));
+	}
+}
+
+int vz_cmd_capture(int argc, char **argv)
+{
+	struct run r;
+	memset(&r, 0, sizeof(r));
+	r.sfd = -1;
+	vz_cli_capture_init(&r.o);
+	int code = parse(&r, argc, argv);
+	if (code >= 0)
+		return code;
+
+	struct vz_err err = {0};
+	code = VZ_EXIT_FAIL;
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	/* Signals arrive as a readable fd in the poll set: no handler state. */
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
+	    (r.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+		vz_cli_error(CMD, "cannot set up signal handling: %s", strerror(errno));
+		goto out;
+	}
+	if (vz_capture_open(&r.cap, &r.o.cfg, &err) < 0) {
+		vz_cli_error(CMD, "%s", err.msg);
+		goto out;
+	}
+	if (alloc_intervals(&r) < 0)
+		goto out;
+	if (r.o.timeline_csv) {
+		r.csv = fopen(r.o.timeline_csv, "we");
+		if (!r.csv) {
+			vz_cli_error(CMD, "cannot write the timeline to %s: %s", r.o.timeline_csv,
+				     strerror(errno));
+			goto out;
+		}
+		fprintf(r.csv, "sequence,gap,flags,t_driver_ns,t_dqbuf_ns,bytesused\n");
+	}
+	/* After every allocation, so MCL_CURRENT covers all of it. */
+	if (r.mlock && vz_memlock_apply(&r.mem) < 0)
+		fprintf(stderr,
+			"vzero capture: mlockall failed: %s; continuing unlocked (see the "
+			"memlock line)\n",
+			strerror(r.mem.mlockall_errno));
+	int ret = stream(&r, &err);
+	if (ret < 0) {
+		r.t_end = vz_now_ns();
+		print_summary(&r);
+		vz_cli_error(CMD, "%s", err.msg);
+		goto out;
+	}
+	print_summary(&r);
+	if (r.csv && (fflush(r.csv) != 0 || ferror(r.csv))) {
+		vz_cli_error(CMD, "writing %s failed: %s", r.o.timeline_csv, strerror(errno));
+		goto out;
+	}
+	code = VZ_EXIT_OK;
+out:
+	if (r.csv)
+		fclose(r.csv);
+	vz_capture_close(r.cap);
+	free(r.iv_drv);
+	free(r.iv_dq);
+	free(r.scratch);
+	if (r.sfd >= 0)
+		close(r.sfd);
+	return code;
+}

@@ -1,0 +1,586 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vzero run / vzero jitter: capture -> in-place processors -> sinks on one
+ * event loop, a live status line, and the jitter report at the end.
+ * `jitter` is `run` with no processors and no sinks: the device's own
+ * timing, to compare a camera against vzero's overhead.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "pipeline.h"
+#include "process.h"
+#include "report.h"
+
+#define STATUS_WINDOW 256
+
+enum {
+	OPT_PROCESS = VZ_OPT_CAPTURE_LAST + 1,
+	OPT_SINK,
+	OPT_BUDGET,
+	OPT_STATS_JSON,
+	OPT_PLOT,
+	OPT_RT,
+	OPT_CPU,
+	OPT_MLOCK,
+	OPT_STATUS,
+	OPT_QUIET,
+	OPT_HELP,
+};
+
+struct run_opts {
+	const char *cmd;
+	struct vz_cli_capture cap;
+	const char *sinks[VZ_MAX_SINKS];
+	unsigned nsinks;
+	unsigned budget;
+	bool stamp;
+	struct vz_mask mask;
+	char processors[128];
+	const char *stats_json;
+	const char *plot;
+	int rt_prio; /* 0: off */
+	const char *cpu_list;
+	bool mlock;
+	int status; /* -1 auto (tty), 0 off, 1 on */
+};
+
+struct run_ctx {
+	struct run_opts *o;
+	struct vz_loop *loop;
+	struct vz_pipeline *pipe;
+	bool interrupted;
+	bool tty;
+	double *scratch;
+};
+
+static void usage(FILE *out, const char *cmd)
+{
+	bool jitter = !strcmp(cmd, "jitter");
+	fprintf(out,
+		"usage: vzero %s -d DEV [capture options] %s[-n N | -t S] [report options]\n\n",
+		cmd, jitter ? "" : "[--process LIST] --sink SPEC [--sink SPEC...] ");
+	if (jitter)
+		fprintf(out, "Streams a device with no processing and no sink and reports its frame\n"
+			     "timing: the camera's own jitter, to compare with `vzero run`.\n\n");
+	else
+		fprintf(out,
+			"Captures without copying, processes frames in place, and hands each one to\n"
+			"every sink as a DMA-buf.  A buffer goes back to the driver only when all\n"
+			"sinks have released it; a sink that falls behind loses frames (counted),\n"
+			"the others don't.  Ends with the jitter report.\n\n");
+	fprintf(out, "Capture options:\n" VZ_CLI_CAPTURE_HELP);
+	if (!jitter)
+		fprintf(out,
+			"\nProcessing and sinks:\n"
+			"      --process LIST     in-place processors, in order: stamp (sequence number\n"
+			"                         and timestamp written into the picture), mask=X,Y,W,H\n"
+			"                         (black rectangle); e.g. --process stamp,mask=0,0,64,64\n"
+			"      --sink SPEC        null (releases at once: measures vzero itself) or\n"
+			"                         gst:\"DESCRIPTION\" (appsrc ! DESCRIPTION), e.g.\n"
+			"                         gst:\"videoconvert ! autovideosink\"; repeat for fan-out\n"
+			"      --budget N         frames each sink may hold at once (default 2)\n");
+	fprintf(out,
+		"\nReport:\n"
+		"      --stats-json FILE  the report as JSON\n"
+		"      --timeline-csv F   one line per frame, every timestamp\n"
+		"      --plot FILE.png    interval histogram and interval over time, per stage\n"
+		"      --json             print the report as JSON instead of the table\n"
+		"      --status / --quiet live status line each second (default: on a terminal)\n"
+		"\nReal-time knobs (the report says whether each took effect):\n"
+		"      --rt PRIO          SCHED_FIFO at PRIO (1-99; needs CAP_SYS_NICE)\n"
+		"      --cpu LIST         pin to CPUs, e.g. 1 or 0,2-3\n"
+		"      --mlock            mlockall(MCL_CURRENT|MCL_FUTURE)\n"
+		"\nExamples:\n");
+	if (jitter)
+		fprintf(out, "  vzero jitter -d vivid -s 640x480 -r 25 -t 20 --plot camera.png\n");
+	else
+		fprintf(out,
+			"  vzero run -d vivid --process stamp --sink null -t 20 --plot jitter.png\n"
+			"  vzero run -d /dev/video0 -f NV12 --sink gst:\"fakesink\" --sink null -n 500\n"
+			"  vzero run -d vivid --process stamp --sink gst:\"videoconvert ! x264enc ! "
+			"matroskamux ! filesink location=out.mkv\" -t 10\n");
+	fprintf(out, "\nExit status: 0 done, 1 runtime failure, 2 bad arguments.\n");
+}
+
+static int parse_processors(struct run_opts *o, const char *list)
+{
+	const char *s = list;
+	while (*s) {
+		if (!strncmp(s, "stamp", 5) && (s[5] == ',' || s[5] == '\0')) {
+			o->stamp = true;
+			s += 5;
+		} else if (!strncmp(s, "mask=", 5)) {
+			/* x,y,w,h: four numbers, so the next comma-separated
+			 * item starts after the fourth. */
+			const char *p = s + 5;
+			int commas = 0;
+			const char *end = p;
+			while (*end && !(*end == ',' && commas == 3)) {
+				if (*end == ',')
+					commas++;
+				end++;
+			}
+			char buf[64];
+			size_t n = (size_t)(end - p);
+			if (n >= sizeof(buf))
+				n = sizeof(buf) - 1;
+			memcpy(buf, p, n);
+			buf[n] = '\0';
+			struct vz_err e = {0};
+			if (vz_mask_parse(&o->mask, buf, &e) < 0) {
+				vz_cli_error(o->cmd, "--process: %s", e.msg);
+				return -1;
+			}
+			s = end;
+		} else {
+			vz_cli_error(o->cmd,
+				     "--process: unknown processor near '%s'; available: stamp, "
+				     "mask=X,Y,W,H",
+				     s);
+			return -1;
+		}
+		if (*s == ',')
+			s++;
+	}
+	return 0;
+}
+
+static int parse_cpus(const char *list, cpu_set_t *set)
+{
+	CPU_ZERO(set);
+	const char *s = list;
+	while (*s) {
+		char *end;
+		long a = strtol(s, &end, 10), b;
+		if (end == s || a < 0 || a >= CPU_SETSIZE)
+			return -1;
+		b = a;
+		if (*end == '-') {
+			s = end + 1;
+			b = strtol(s, &end, 10);
+			if (end == s || b < a || b >= CPU_SETSIZE)
+				return -1;
+		}
+		for (long c = a; c <= b; c++)
+			CPU_SET((int)c, set);
+		s = end;
+		if (*s == ',')
+			s++;
+		else if (*s)
+			return -1;
+	}
+	return CPU_COUNT(set) ? 0 : -1;
+}
+
+static int parse_args(struct run_opts *o, int argc, char **argv)
+{
+	static const struct option own[] = {
+		{"process", required_argument, NULL, OPT_PROCESS},
+		{"sink", required_argument, NULL, OPT_SINK},
+		{"budget", required_argument, NULL, OPT_BUDGET},
+		{"stats-json", required_argument, NULL, OPT_STATS_JSON},
+		{"plot", required_argument, NULL, OPT_PLOT},
+		{"rt", required_argument, NULL, OPT_RT},
+		{"cpu", required_argument, NULL, OPT_CPU},
+		{"mlock", no_argument, NULL, OPT_MLOCK},
+		{"status", no_argument, NULL, OPT_STATUS},
+		{"quiet", no_argument, NULL, OPT_QUIET},
+		{"help", no_argument, NULL, OPT_HELP},
+	};
+	struct option opts[64];
+	size_t n = 0;
+	for (const struct option *c = vz_cli_capture_longopts; c->name && n < 40; c++)
+		opts[n++] = *c;
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		opts[n++] = own[i];
+	memset(&opts[n], 0, sizeof(opts[n]));
+
+	bool jitter = !strcmp(o->cmd, "jitter");
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":" VZ_CLI_CAPTURE_SHORTOPTS "h", opts, NULL)) != -1) {
+		int r = vz_cli_capture_opt(&o->cap, o->cmd, c, optarg);
+		if (r < 0)
+			return VZ_EXIT_USAGE;
+		if (r > 0)
+			continue;
+		struct vz_err e = {0};
+		uint64_t v;
+		switch (c) {
+		case 'h':
+		case OPT_HELP:
+			usage(stdout, o->cmd);
+			return VZ_EXIT_OK + 100;
+		case OPT_PROCESS:
+			if (jitter)
+				goto not_for_jitter;
+			if (parse_processors(o, optarg) < 0)
+				return VZ_EXIT_USAGE;
+			break;
+		case OPT_SINK:
+			if (jitter)
+				goto not_for_jitter;
+			if (o->nsinks == VZ_MAX_SINKS) {
+				vz_cli_error(o->cmd, "--sink: at most %d sinks", VZ_MAX_SINKS);
+				return VZ_EXIT_USAGE;
+			}
+			o->sinks[o->nsinks++] = optarg;
+			break;
+		case OPT_BUDGET:
+			if (vz_cli_parse_count(optarg, "--budget", VZ_MAX_BUFFERS, &v, &e) < 0) {
+				vz_cli_error(o->cmd, "%s", e.msg);
+				return VZ_EXIT_USAGE;
+			}
+			o->budget = (unsigned)v;
+			break;
+		case OPT_STATS_JSON:
+			o->stats_json = optarg;
+			break;
+		case OPT_PLOT:
+			o->plot = optarg;
+			break;
+		case OPT_RT:
+			if (vz_cli_parse_count(optarg, "--rt", 99, &v, &e) < 0) {
+				vz_cli_error(o->cmd, "%s (SCHED_FIFO priorities are 1-99)", e.msg);
+				return VZ_EXIT_USAGE;
+			}
+			o->rt_prio = (int)v;
+			break;
+		case OPT_CPU: {
+			cpu_set_t set;
+			if (parse_cpus(optarg, &set) < 0) {
+				vz_cli_error(o->cmd, "--cpu '%s': expected a CPU list like 1 or 0,2-3",
+					     optarg);
+				return VZ_EXIT_USAGE;
+			}
+			o->cpu_list = optarg;
+			break;
+		}
+		case OPT_MLOCK:
+			o->mlock = true;
+			break;
+		case OPT_STATUS:
+			o->status = 1;
+			break;
+		case OPT_QUIET:
+			o->status = 0;
+			break;
+		case ':':
+			vz_cli_error(o->cmd, "%s needs a value; see 'vzero %s --help'",
+				     argv[optind - 1], o->cmd);
+			return VZ_EXIT_USAGE;
+		default:
+			vz_cli_error(o->cmd, "unknown option '%s'; see 'vzero %s --help'",
+				     argv[optind - 1], o->cmd);
+			return VZ_EXIT_USAGE;
+		}
+		continue;
+	not_for_jitter:
+		vz_cli_error(o->cmd,
+			     "%s: jitter measures the bare device; use 'vzero run' for "
+			     "processors and sinks",
+			     argv[optind - 1]);
+		return VZ_EXIT_USAGE;
+	}
+	if (optind < argc) {
+		vz_cli_error(o->cmd, "unexpected argument '%s'; see 'vzero %s --help'",
+			     argv[optind], o->cmd);
+		return VZ_EXIT_USAGE;
+	}
+	if (!o->cap.cfg.device) {
+		vz_cli_error(o->cmd, "which device? give -d DEV (e.g. -d vivid or -d /dev/video0; "
+				     "'vzero devices' lists them)");
+		return VZ_EXIT_USAGE;
+	}
+	if (!jitter && o->nsinks == 0) {
+		vz_cli_error(o->cmd, "no sink: add --sink null (measure vzero itself) or "
+				     "--sink gst:\"DESCRIPTION\"");
+		return VZ_EXIT_USAGE;
+	}
+	return -1; /* parsed, go on */
+}
+
+/* What happened to each real-time knob, in words for the report. */
+struct rt_notes {
+	char rt[160], cpu[160], mlock[256];
+};
+
+static void apply_rt(const struct run_opts *o, struct rt_notes *n)
+{
+	snprintf(n->rt, sizeof(n->rt), "not requested");
+	snprintf(n->cpu, sizeof(n->cpu), "not requested");
+	snprintf(n->mlock, sizeof(n->mlock), "not requested");
+	if (o->cpu_list) {
+		cpu_set_t set;
+		parse_cpus(o->cpu_list, &set);
+		if (sched_setaffinity(0, sizeof(set), &set) == 0)
+			snprintf(n->cpu, sizeof(n->cpu), "pinned to CPU %s: ok", o->cpu_list);
+		else
+			snprintf(n->cpu, sizeof(n->cpu), "CPU %s: NOT applied (%s)", o->cpu_list,
+				 strerror(errno));
+	}
+	if (o->rt_prio) {
+		struct sched_param sp = {.sched_priority = o->rt_prio};
+		if (sched_setscheduler(0, SCHED_FIFO, &sp) == 0)
+			snprintf(n->rt, sizeof(n->rt), "SCHED_FIFO %d: ok", o->rt_prio);
+		else
+			snprintf(n->rt, sizeof(n->rt),
+				 "SCHED_FIFO %d: NOT applied (%s; needs root or CAP_SYS_NICE)",
+				 o->rt_prio, strerror(errno));
+	}
+}
+
+static void mlock_note(const struct run_opts *o, struct vz_capture *cap, struct rt_notes *n,
+		       struct vz_memlock_report *mr)
+{
+	if (!o->mlock)
+		return;
+	vz_memlock_read(mr, cap);
+	if (mr->mlockall_errno)
+		snprintf(n->mlock, sizeof(n->mlock),
+			 "mlockall: NOT applied (%s; raise RLIMIT_MEMLOCK or run as root); "
+			 "VmLck %llu kB",
+			 strerror(mr->mlockall_errno), (unsigned long long)(mr->vmlck_bytes / 1024));
+	else
+		snprintf(n->mlock, sizeof(n->mlock),
+			 "mlockall: ok, VmLck %llu kB; driver buffers %llu kB are kernel memory "
+			 "(never swapped, mlock is a no-op on them)",
+			 (unsigned long long)(mr->vmlck_bytes / 1024),
+			 (unsigned long long)(mr->driver_bytes / 1024));
+}
+
+static void on_signal(void *data, int fd, uint32_t events)
+{
+	struct run_ctx *ctx = data;
+	struct signalfd_siginfo si;
+	(void)events;
+	if (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		ctx->interrupted = true;
+		vz_loop_quit(ctx->loop, 0);
+	}
+}
+
+static void on_status(void *data, uint64_t exp)
+{
+	struct run_ctx *ctx = data;
+	struct vz_pipeline_stats st;
+	(void)exp;
+	vz_pipeline_get_stats(ctx->pipe, &st);
+	vz_report_status_line(stderr, vz_pipeline_telemetry(ctx->pipe), &st, ctx->scratch,
+			      STATUS_WINDOW, ctx->tty);
+}
+
+static int write_file(const char *what, const char *path, int (*fn)(FILE *, const void *),
+		      const void *arg, const char *cmd)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		vz_cli_error(cmd, "cannot write %s to %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	int r = fn(f, arg);
+	if (fclose(f) != 0 || r < 0) {
+		vz_cli_error(cmd, "writing %s to %s failed", what, path);
+		return -1;
+	}
+	return 0;
+}
+
+static int json_fn(FILE *f, const void *r)
+{
+	return vz_report_write_json(f, r);
+}
+
+static int csv_fn(FILE *f, const void *t)
+{
+	return vz_telemetry_write_csv(f, t);
+}
+
+static int run(int argc, char **argv, const char *cmd)
+{
+	struct run_opts o = {.cmd = cmd, .status = -1};
+	struct run_ctx ctx = {.o = &o};
+	struct vz_capture *cap = NULL;
+	struct vz_err err = {0};
+	struct vz_report *rep = NULL;
+	struct vz_memlock_report mr = {0};
+	struct rt_notes notes;
+	int sfd = -1;
+	int ret = VZ_EXIT_FAIL;
+	sigset_t mask;
+
+	vz_cli_capture_init(&o.cap);
+	int pr = parse_args(&o, argc, argv);
+	if (pr == VZ_EXIT_OK + 100)
+		return VZ_EXIT_OK;
+	if (pr >= 0)
+		return pr;
+	/* Fan-out needs frames to spare: a driver with 4 buffers keeping 2
+	 * queued leaves only 2 for all the sinks together. */
+	if (!o.cap.cfg.buffers)
+		o.cap.cfg.buffers = 6;
+
+	apply_rt(&o, &notes);
+	if (o.mlock) {
+		mr.requested = true;
+		vz_memlock_apply(&mr);
+	}
+
+	if (vz_capture_open(&cap, &o.cap.cfg, &err) < 0) {
+		vz_cli_error(cmd, "%s", err.msg);
+		goto out;
+	}
+	mlock_note(&o, cap, &notes, &mr);
+
+	if (vz_loop_create(&ctx.loop, &err) < 0)
+		goto fail;
+	struct vz_pipeline_config pc = {
+		.source = vz_capture_source(cap),
+		.loop = ctx.loop,
+		.max_frames = o.cap.frames,
+		.max_duration_ns = (int64_t)(o.cap.seconds * 1e9),
+		.reconnect_timeout_ms = o.cap.reconnect_ms,
+	};
+	if (vz_pipeline_create(&ctx.pipe, &pc, &err) < 0)
+		goto fail;
+	if (o.stamp) {
+		if (vz_pipeline_add_processor(ctx.pipe, "stamp", vz_stamp_process, NULL, &err) < 0)
+			goto fail;
+		snprintf(o.processors, sizeof(o.processors), "stamp");
+	}
+	if (o.mask.count) {
+		if (vz_pipeline_add_processor(ctx.pipe, "mask", vz_mask_process, &o.mask, &err) <
+		    0)
+			goto fail;
+		size_t l = strlen(o.processors);
+		snprintf(o.processors + l, sizeof(o.processors) - l, "%smask(%u)", l ? "," : "",
+			 o.mask.count);
+	}
+	for (unsigned i = 0; i < o.nsinks; i++) {
+		struct vz_sink s;
+		if (vz_sink_create(o.sinks[i], &s, &err) < 0)
+			goto fail;
+		if (vz_pipeline_add_sink(ctx.pipe, &s, o.budget, &err) < 0) {
+			vz_sink_destroy(&s);
+			goto fail;
+		}
+	}
+
+	/* Ctrl-C ends the run with its report, through the loop. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0 || vz_loop_add_fd(ctx.loop, sfd, EPOLLIN, on_signal, &ctx, NULL, &err) < 0) {
+		vz_err_set(&err, -errno, "signalfd: %s", strerror(errno));
+		goto fail;
+	}
+	ctx.tty = isatty(STDERR_FILENO);
+	if (o.status == 1 || (o.status == -1 && ctx.tty)) {
+		ctx.scratch = calloc(2 * STATUS_WINDOW, sizeof(double));
+		if (!ctx.scratch ||
+		    vz_loop_add_timer(ctx.loop, VZ_NSEC_PER_SEC, VZ_NSEC_PER_SEC, on_status, &ctx,
+				      NULL, &err) < 0)
+			goto fail;
+	}
+
+	if (vz_pipeline_start(ctx.pipe, &err) < 0)
+		goto fail;
+	int status = vz_loop_run(ctx.loop);
+	struct vz_err stop_err = {0};
+	int sr = vz_pipeline_stop(ctx.pipe, &stop_err);
+	if (ctx.scratch && ctx.tty)
+		fprintf(stderr, "\r\033[K");
+
+	ret = VZ_EXIT_OK;
+	if (status < 0) {
+		vz_cli_error(cmd, "%s", vz_pipeline_error(ctx.pipe)->msg);
+		ret = VZ_EXIT_FAIL;
+	} else if (sr < 0) {
+		vz_cli_error(cmd, "%s", stop_err.msg);
+		ret = VZ_EXIT_FAIL;
+	}
+	if (ctx.interrupted)
+		fprintf(stderr, "vzero %s: interrupted; report follows\n", cmd);
+
+	/* The report: whatever happened, what was measured is worth showing. */
+	struct vz_pipeline_stats st;
+	vz_pipeline_get_stats(ctx.pipe, &st);
+	const struct vz_format *fmt = vz_capture_format(cap);
+	struct vz_report_meta meta = {
+		.command = cmd,
+		.device = vz_capture_path(cap),
+		.card = vz_capture_card(cap),
+		.driver = vz_capture_driver(cap),
+		.fmt = fmt,
+		.io = o.cap.cfg.libv4l2 ? "libv4l2"
+		      : o.cap.cfg.io == VZ_IO_DMABUF_IMPORT ? "dmabuf-import"
+							    : "mmap",
+		.processors = o.processors,
+		.rt_note = notes.rt,
+		.cpu_note = notes.cpu,
+		.mlock_note = notes.mlock,
+	};
+	rep = calloc(1, sizeof(*rep));
+	if (!rep || vz_report_compute(rep, &meta, vz_pipeline_telemetry(ctx.pipe), &st, &err) < 0) {
+		vz_cli_error(cmd, "report: %s", err.msg);
+		ret = VZ_EXIT_FAIL;
+		goto out;
+	}
+	if (o.cap.json)
+		vz_report_write_json(stdout, rep);
+	else
+		vz_report_print(stdout, rep);
+	if (o.stats_json && write_file("the JSON report", o.stats_json, json_fn, rep, cmd) < 0)
+		ret = VZ_EXIT_FAIL;
+	if (o.cap.timeline_csv &&
+	    write_file("the timeline", o.cap.timeline_csv, csv_fn, vz_pipeline_telemetry(ctx.pipe),
+		       cmd) < 0)
+		ret = VZ_EXIT_FAIL;
+	if (o.plot) {
+		struct vz_err pe = {0};
+		if (vz_report_plot(o.plot, rep, vz_pipeline_telemetry(ctx.pipe), &pe) < 0) {
+			vz_cli_error(cmd, "plot: %s", pe.msg);
+			ret = VZ_EXIT_FAIL;
+		}
+	}
+	goto out;
+
+fail:
+	vz_cli_error(cmd, "%s", err.msg[0] ? err.msg : "failed");
+	ret = VZ_EXIT_FAIL;
+out:
+	free(rep);
+	free(ctx.scratch);
+	vz_pipeline_destroy(ctx.pipe);
+	vz_loop_destroy(ctx.loop);
+	if (sfd >= 0)
+		close(sfd);
+	vz_capture_close(cap);
+	return ret;
+}
+
+int vz_cmd_run(int argc, char **argv)
+{
+	return run(argc, argv, "run");
+}
+
+int vz_cmd_jitter(int argc, char **argv)
+{
+	return run(argc, argv, "jitter");
+}
