@@ -77,6 +77,7 @@ struct node {
 struct node_list {
 	struct node *v;
 	size_t n, cap;
+	bool listed;
 };
 
 static int xioctl(int fd, unsigned long req, void *arg)
@@ -239,8 +240,9 @@ static void list_free(struct node_list *l)
 	l->n = l->cap = 0;
 }
 
-/* Every V4L2 node, sorted (video0, video1, ..., vbi0, ...), each queried. */
-static int list_nodes(struct node_list *l, struct vz_err *err)
+/* Every V4L2 node, sorted (video0, video1, ..., vbi0, ...), each queried;
+ * with @video_only just the videoN nodes, where capture nodes live. */
+static int list_nodes(struct node_list *l, bool video_only, struct vz_err *err)
 {
 	DIR *d = opendir("/sys/class/video4linux");
 	bool from_sysfs = d != NULL;
@@ -264,6 +266,8 @@ static int list_nodes(struct node_list *l, struct vz_err *err)
 			rank = N_PREFIXES;
 			num = 0;
 		}
+		if (video_only && rank != 0)
+			continue;
 		char path[PATH_MAX];
 		struct stat st;
 		snprintf(path, sizeof(path), "/dev/%s", de->d_name);
@@ -275,6 +279,7 @@ static int list_nodes(struct node_list *l, struct vz_err *err)
 			goto out;
 		}
 	}
+	l->listed = true;
 	if (l->n)
 		qsort(l->v, l->n, sizeof(l->v[0]), node_cmp);
 	for (size_t i = 0; i < l->n; i++)
@@ -284,6 +289,20 @@ out:
 	if (ret < 0)
 		list_free(l);
 	return ret;
+}
+
+/* The video nodes, listed on first use: resolving a good path needs no
+ * list, and opening every node costs time on a busy machine.  A failed
+ * listing leaves it empty, which only makes messages shorter. */
+static const struct node_list *video_nodes(struct node_list *l)
+{
+	if (!l->listed) {
+		struct vz_err ignored;
+		vz_err_clear(&ignored);
+		if (list_nodes(l, true, &ignored) < 0)
+			l->listed = true;
+	}
+	return l;
 }
 
 /* Appends to a fixed buffer, truncating; keeps messages one bounded line. */
@@ -440,7 +459,7 @@ static int copy_out(const char *path, char *buf, size_t len, struct vz_err *err)
 	return 0;
 }
 
-static int resolve_path(const char *path, const struct node_list *l, char *buf, size_t len,
+static int resolve_path(const char *path, struct node_list *l, char *buf, size_t len,
                         struct vz_err *err)
 {
 	char where[VZ_ERR_MSG_MAX];
@@ -449,13 +468,13 @@ static int resolve_path(const char *path, const struct node_list *l, char *buf, 
 	if (stat(path, &st) < 0) {
 		int e = errno;
 		if (e == ENOENT || e == ENOTDIR) {
-			describe_capture_nodes(l, where, sizeof(where));
+			describe_capture_nodes(video_nodes(l), where, sizeof(where));
 			return vz_err_set(err, -ENOENT, "no such device %s; %s", path, where);
 		}
 		return vz_err_set(err, -e, "can't look at %s: %s", path, strerror(e));
 	}
 	if (!S_ISCHR(st.st_mode)) {
-		describe_capture_nodes(l, where, sizeof(where));
+		describe_capture_nodes(video_nodes(l), where, sizeof(where));
 		return vz_err_set(err, -ENOTTY, "%s is %s, not a V4L2 device node; %s", path,
 		                  file_type(st.st_mode), where);
 	}
@@ -475,7 +494,7 @@ static int resolve_path(const char *path, const struct node_list *l, char *buf, 
 	if (e == ENOTTY || e == EINVAL) {
 		char drv[160];
 		char_major_name(major(st.st_rdev), drv, sizeof(drv));
-		describe_capture_nodes(l, where, sizeof(where));
+		describe_capture_nodes(video_nodes(l), where, sizeof(where));
 		if (sysfs_is_v4l(st.st_rdev))
 			return vz_err_set(
 			        err, -ENOTTY,
@@ -504,13 +523,13 @@ static int resolve_path(const char *path, const struct node_list *l, char *buf, 
 		return vz_err_set(err, -e, "can't open %s: %s", path, strerror(e));
 
 	if (nd.kind != K_CAPTURE) {
-		const struct node *sib = find_capture_sibling(l, nd.driver, nd.bus);
+		const struct node *sib = find_capture_sibling(video_nodes(l), nd.driver, nd.bus);
 		where[0] = '\0';
 		if (sib) {
 			append(where, sizeof(where), "its capture node is %s", sib->path);
 		} else {
 			char others[VZ_ERR_MSG_MAX];
-			describe_capture_nodes(l, others, sizeof(others));
+			describe_capture_nodes(video_nodes(l), others, sizeof(others));
 			append(where, sizeof(where), "%s has no video capture node; ", nd.card);
 			append(where, sizeof(where), "%s", others);
 		}
@@ -578,9 +597,10 @@ static size_t count_matches(const struct node_list *l, const char *name)
  * when several cards match, the first node (lowest /dev/videoN) wins and
  * "name:N" picks the others.
  */
-static int resolve_name(const char *sel, const struct node_list *l, char *buf, size_t len,
+static int resolve_name(const char *sel, struct node_list *lst, char *buf, size_t len,
                         struct vz_err *err)
 {
+	const struct node_list *l = video_nodes(lst);
 	char base[256];
 	unsigned idx = 0;
 	const char *name = sel;
@@ -628,9 +648,6 @@ int vz_device_resolve(const char *selector, char *buf, size_t len, struct vz_err
 		        err, -EINVAL,
 		        "no device given; name one: /dev/videoN, videoN, N, or a name like "
 		        "'vivid' (see `vzero devices`)");
-	ret = list_nodes(&l, err);
-	if (ret < 0)
-		return ret;
 
 	bool all_digits = true;
 	for (const char *p = selector; *p; p++)
@@ -646,7 +663,7 @@ int vz_device_resolve(const char *selector, char *buf, size_t len, struct vz_err
 	} else if (parse_node_name(selector, &rank, &num)) {
 		snprintf(path, sizeof(path), "/dev/%s", selector);
 		ret = resolve_path(path, &l, buf, len, err);
-	} else if (!count_matches(&l, selector) && stat(selector, &st) == 0) {
+	} else if (!count_matches(video_nodes(&l), selector) && stat(selector, &st) == 0) {
 		/* A file in the current directory that names no card. */
 		ret = resolve_path(selector, &l, buf, len, err);
 	} else {
@@ -1060,7 +1077,7 @@ int vz_devices_print(FILE *out, bool json, struct vz_err *err)
 	struct node_formats *nfs = NULL;
 	size_t nn = 0;
 	int fd = -1;
-	int ret = list_nodes(&l, err);
+	int ret = list_nodes(&l, false, err);
 
 	if (ret < 0)
 		return ret;

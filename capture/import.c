@@ -56,7 +56,7 @@ void vz_dumb_free(struct vz_dumb_set *s)
 }
 
 static int alloc_plane(struct vz_dumb_set *s, struct vz_dumb_plane *d, uint32_t size,
-		       const char *node, struct vz_err *err)
+                       const char *node, struct vz_err *err)
 {
 	/* An opaque byte buffer: 8 bpp, rows of 4096 bytes, so no driver sees
 	 * an absurd width; the V4L2 side uses its own bytesperline. */
@@ -66,45 +66,45 @@ static int alloc_plane(struct vz_dumb_set *s, struct vz_dumb_plane *d, uint32_t 
 		cd.height = 1;
 	if (drmIoctl(s->drm_fd, DRM_IOCTL_MODE_CREATE_DUMB, &cd) < 0)
 		return vz_err_set(err, -errno, "%s: cannot create a %u-byte dumb buffer: %s", node,
-				  size, strerror(errno));
+		                  size, strerror(errno));
 	d->handle = cd.handle;
 	d->size = cd.size;
 	if (cd.size < size)
 		return vz_err_set(err, -ENOMEM, "%s: dumb buffer of %llu bytes is smaller than %u",
-				  node, (unsigned long long)cd.size, size);
+		                  node, (unsigned long long)cd.size, size);
 	if (drmPrimeHandleToFD(s->drm_fd, d->handle, DRM_CLOEXEC | DRM_RDWR, &d->fd_rw) < 0)
 		return vz_err_set(err, -errno, "%s: cannot export a dumb buffer as DMA-buf: %s",
-				  node, strerror(errno));
+		                  node, strerror(errno));
 	/* Without DRM_RDWR the dma-buf file is O_RDONLY: PROT_WRITE maps of it
 	 * fail, which is what fd_ro promises. */
 	if (drmPrimeHandleToFD(s->drm_fd, d->handle, DRM_CLOEXEC, &d->fd_ro) < 0)
 		return vz_err_set(err, -errno,
-				  "%s: cannot export a read-only DMA-buf of a dumb buffer: %s", node,
-				  strerror(errno));
+		                  "%s: cannot export a read-only DMA-buf of a dumb buffer: %s",
+		                  node, strerror(errno));
 	struct drm_mode_map_dumb md = {.handle = d->handle};
 	if (drmIoctl(s->drm_fd, DRM_IOCTL_MODE_MAP_DUMB, &md) < 0)
 		return vz_err_set(err, -errno, "%s: cannot get a map offset for a dumb buffer: %s",
-				  node, strerror(errno));
+		                  node, strerror(errno));
 	void *m = mmap(NULL, d->size, PROT_READ | PROT_WRITE, MAP_SHARED, s->drm_fd,
-		       (off_t)md.offset);
+	               (off_t)md.offset);
 	if (m == MAP_FAILED) {
 		/* Some drivers only map through the dma-buf itself. */
 		m = mmap(NULL, d->size, PROT_READ | PROT_WRITE, MAP_SHARED, d->fd_rw, 0);
 		if (m == MAP_FAILED)
 			return vz_err_set(err, -errno, "%s: cannot mmap a dumb buffer: %s", node,
-					  strerror(errno));
+			                  strerror(errno));
 	}
 	d->map = m;
 	return 0;
 }
 
 static int alloc_on(struct vz_dumb_set *s, const char *node, const uint32_t size[],
-		    struct vz_err *err)
+                    struct vz_err *err)
 {
 	s->drm_fd = open(node, O_RDWR | O_CLOEXEC);
 	if (s->drm_fd < 0)
 		return vz_err_set(err, -errno, "cannot open DRM node %s: %s", node,
-				  strerror(errno));
+		                  strerror(errno));
 	for (unsigned i = 0; i < s->count; i++)
 		for (unsigned j = 0; j < s->num_mem; j++) {
 			int ret = alloc_plane(s, &s->p[i][j], size[j], node, err);
@@ -128,14 +128,14 @@ static struct vz_dumb_set *set_new(unsigned count, unsigned num_mem)
 	return s;
 }
 
-int vz_dumb_alloc(struct vz_dumb_set **out, const char *node, unsigned count,
-		  unsigned num_mem, const uint32_t size[VZ_MAX_PLANES], struct vz_buffer *bufs,
-		  char *node_out, size_t node_len, struct vz_err *err)
+int vz_dumb_alloc(struct vz_dumb_set **out, const char *node, unsigned count, unsigned num_mem,
+                  const uint32_t size[VZ_MAX_PLANES], struct vz_buffer *bufs, char *node_out,
+                  size_t node_len, struct vz_err *err)
 {
 	*out = NULL;
 	if (count == 0 || count > VZ_MAX_BUFFERS || num_mem == 0 || num_mem > VZ_MAX_PLANES)
 		return vz_err_set(err, -EINVAL, "dumb buffers: bad count %u or planes %u", count,
-				  num_mem);
+		                  num_mem);
 	struct vz_dumb_set *s = NULL;
 	char path[64];
 	int ret = -ENOENT;
@@ -162,9 +162,10 @@ int vz_dumb_alloc(struct vz_dumb_set **out, const char *node, unsigned count,
 				first = e;
 		}
 		if (ret < 0 && first.code == 0)
-			ret = vz_err_set(err, -ENOENT,
-					 "no DRM device (/dev/dri/card*) to allocate import buffers "
-					 "on: load one (e.g. `modprobe vgem`) or pass buffers");
+			ret = vz_err_set(
+			        err, -ENOENT,
+			        "no DRM device (/dev/dri/card*) to allocate import buffers "
+			        "on: load one (e.g. `modprobe vgem`) or pass buffers");
 		else if (ret < 0)
 			ret = vz_err_set(err, first.code, "%s", first.msg);
 	}

@@ -63,19 +63,19 @@ static void src_stats(void *impl, struct vz_capture_stats *out)
 }
 
 static const struct vz_source_ops v4l2_source_ops = {
-	.name = "v4l2",
-	.fd = src_fd,
-	.start = src_start,
-	.stop = src_stop,
-	.next = src_next,
-	.queue = src_queue,
-	.queued = src_queued,
-	.reconnect = src_reconnect,
-	.renegotiate = src_renegotiate,
-	.format = src_format,
-	.buffer_count = src_buffer_count,
-	.buffer = src_buffer,
-	.stats = src_stats,
+        .name = "v4l2",
+        .fd = src_fd,
+        .start = src_start,
+        .stop = src_stop,
+        .next = src_next,
+        .queue = src_queue,
+        .queued = src_queued,
+        .reconnect = src_reconnect,
+        .renegotiate = src_renegotiate,
+        .format = src_format,
+        .buffer_count = src_buffer_count,
+        .buffer = src_buffer,
+        .stats = src_stats,
 };
 
 struct vz_source vz_capture_source(struct vz_capture *c)

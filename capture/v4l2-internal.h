@@ -21,9 +21,9 @@ struct vz_dumb_set;
  * @bufs[i].mem[p]; the set owns all of them.  @node_out (may be NULL)
  * receives the node used.
  */
-int vz_dumb_alloc(struct vz_dumb_set **out, const char *node, unsigned count,
-		  unsigned num_mem, const uint32_t size[VZ_MAX_PLANES], struct vz_buffer *bufs,
-		  char *node_out, size_t node_len, struct vz_err *err);
+int vz_dumb_alloc(struct vz_dumb_set **out, const char *node, unsigned count, unsigned num_mem,
+                  const uint32_t size[VZ_MAX_PLANES], struct vz_buffer *bufs, char *node_out,
+                  size_t node_len, struct vz_err *err);
 void vz_dumb_free(struct vz_dumb_set *s); /* NULL is fine */
 
 #endif

@@ -88,8 +88,7 @@ static int xioctl(const struct vz_capture *c, unsigned long req, void *arg)
 }
 
 /* Appends to a message under construction, silently truncating. */
-static void catf(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void catf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void catf(char *buf, size_t len, const char *fmt, ...)
 {
 	size_t used = strlen(buf);
@@ -109,9 +108,9 @@ static const char *fcc(uint32_t f, char b[5])
 static int busy_error(const struct vz_capture *c, const char *what, struct vz_err *err)
 {
 	return vz_err_set(err, -EBUSY,
-			  "%s (%s) is in use by another process (%s: device busy); find it with "
-			  "`fuser %s` and stop it, or pick another device",
-			  c->path, c->card, what, c->path);
+	                  "%s (%s) is in use by another process (%s: device busy); find it with "
+	                  "`fuser %s` and stop it, or pick another device",
+	                  c->path, c->card, what, c->path);
 }
 
 static int gone_error(struct vz_capture *c, const char *what, struct vz_err *err)
@@ -121,9 +120,9 @@ static int gone_error(struct vz_capture *c, const char *what, struct vz_err *err
 		c->st.disconnects++;
 	}
 	return vz_err_set(err, -ENODEV,
-			  "%s (%s, %s) disconnected during %s: the device is gone (unplugged or "
-			  "driver unbound); reconnect to resume (vzero: --reconnect[=SECONDS])",
-			  c->path, c->card, c->bus_info, what);
+	                  "%s (%s, %s) disconnected during %s: the device is gone (unplugged or "
+	                  "driver unbound); reconnect to resume (vzero: --reconnect[=SECONDS])",
+	                  c->path, c->card, c->bus_info, what);
 }
 
 static int open_error(const char *path, int e, struct vz_err *err)
@@ -138,16 +137,17 @@ static int open_error(const char *path, int e, struct vz_err *err)
 			else
 				snprintf(gname, sizeof(gname), "%u", (unsigned)st.st_gid);
 			if (st.st_mode & S_IRWXG)
-				return vz_err_set(err, -e,
-						  "permission denied opening %s (mode %04o, group %s):"
-						  " add yourself to it with `sudo usermod -aG %s $USER`"
-						  " and log in again",
-						  path, (unsigned)(st.st_mode & 07777), gname, gname);
+				return vz_err_set(
+				        err, -e,
+				        "permission denied opening %s (mode %04o, group %s):"
+				        " add yourself to it with `sudo usermod -aG %s $USER`"
+				        " and log in again",
+				        path, (unsigned)(st.st_mode & 07777), gname, gname);
 			return vz_err_set(err, -e,
-					  "permission denied opening %s (mode %04o: no group access"
-					  "): only its owner can open it; ask an administrator to "
-					  "grant group access (udev rule)",
-					  path, (unsigned)(st.st_mode & 07777));
+			                  "permission denied opening %s (mode %04o: no group access"
+			                  "): only its owner can open it; ask an administrator to "
+			                  "grant group access (udev rule)",
+			                  path, (unsigned)(st.st_mode & 07777));
 		}
 	}
 	return vz_err_set(err, -e, "cannot open %s: %s", path, strerror(e));
@@ -158,7 +158,7 @@ static const char *node_kind(uint32_t caps)
 	if (caps & (V4L2_CAP_VIDEO_OUTPUT | V4L2_CAP_VIDEO_OUTPUT_MPLANE))
 		return "a video output node";
 	if (caps & (V4L2_CAP_VBI_CAPTURE | V4L2_CAP_SLICED_VBI_CAPTURE | V4L2_CAP_VBI_OUTPUT |
-		    V4L2_CAP_SLICED_VBI_OUTPUT))
+	            V4L2_CAP_SLICED_VBI_OUTPUT))
 		return "a VBI node";
 	if (caps & (V4L2_CAP_RADIO | V4L2_CAP_TUNER | V4L2_CAP_MODULATOR))
 		return "a radio node";
@@ -176,7 +176,7 @@ static const char *node_kind(uint32_t caps)
 static int dev_open(struct vz_capture *c, const char *path, struct vz_err *err)
 {
 	snprintf(c->path, sizeof(c->path), "%s", path);
-	int flags = O_RDWR | O_CLOEXEC | (c->cfg.nonblock_open ? O_NONBLOCK : 0);
+	int flags = O_RDWR | O_CLOEXEC | (c->cfg.blocking ? 0 : O_NONBLOCK);
 	int fd = open(path, flags);
 	if (fd < 0)
 		return open_error(path, errno, err);
@@ -185,12 +185,13 @@ static int dev_open(struct vz_capture *c, const char *path, struct vz_err *err)
 #if VZ_HAVE_LIBV4L2
 		if (v4l2_fd_open(fd, 0) < 0)
 			return vz_err_set(err, -errno, "libv4l2 cannot take over %s: %s", path,
-					  strerror(errno));
+			                  strerror(errno));
 		c->lib = true;
 #else
-		return vz_err_set(err, -ENOTSUP,
-				  "vzero was built without libv4l2: install libv4l-dev and "
-				  "rebuild (meson -Dlibv4l2=enabled), or capture without --libv4l2");
+		return vz_err_set(
+		        err, -ENOTSUP,
+		        "vzero was built without libv4l2: install libv4l-dev and "
+		        "rebuild (meson -Dlibv4l2=enabled), or capture without --libv4l2");
 #endif
 	}
 
@@ -198,15 +199,14 @@ static int dev_open(struct vz_capture *c, const char *path, struct vz_err *err)
 	int ret = xioctl(c, VIDIOC_QUERYCAP, &cap);
 	if (ret == -ENOTTY)
 		return vz_err_set(err, ret, "%s is not a V4L2 device (VIDIOC_QUERYCAP: %s)", path,
-				  strerror(-ret));
+		                  strerror(-ret));
 	if (ret < 0)
-		return vz_err_set(err, ret, "%s: VIDIOC_QUERYCAP failed: %s", path,
-				  strerror(-ret));
+		return vz_err_set(err, ret, "%s: VIDIOC_QUERYCAP failed: %s", path, strerror(-ret));
 	snprintf(c->card, sizeof(c->card), "%s", (const char *)cap.card);
 	snprintf(c->driver, sizeof(c->driver), "%s", (const char *)cap.driver);
 	snprintf(c->bus_info, sizeof(c->bus_info), "%s", (const char *)cap.bus_info);
-	uint32_t caps = (cap.capabilities & V4L2_CAP_DEVICE_CAPS) ? cap.device_caps
-								   : cap.capabilities;
+	uint32_t caps =
+	        (cap.capabilities & V4L2_CAP_DEVICE_CAPS) ? cap.device_caps : cap.capabilities;
 	if (caps & V4L2_CAP_VIDEO_CAPTURE) {
 		c->mplane = false;
 		c->type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
@@ -215,22 +215,22 @@ static int dev_open(struct vz_capture *c, const char *path, struct vz_err *err)
 		c->type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
 	} else {
 		return vz_err_set(err, -ENODEV,
-				  "%s (%s) is %s, not video capture: pick a capture node "
-				  "(`vzero devices` lists them)",
-				  path, c->card, node_kind(caps));
+		                  "%s (%s) is %s, not video capture: pick a capture node "
+		                  "(`vzero devices` lists them)",
+		                  path, c->card, node_kind(caps));
 	}
 	if (!(caps & V4L2_CAP_STREAMING))
 		return vz_err_set(err, -ENOTSUP,
-				  "%s (%s) cannot stream (no V4L2_CAP_STREAMING; read() only): "
-				  "vzero needs streaming I/O",
-				  path, c->card);
+		                  "%s (%s) cannot stream (no V4L2_CAP_STREAMING; read() only): "
+		                  "vzero needs streaming I/O",
+		                  path, c->card);
 	return 0;
 }
 
 /* ---- negotiation ---- */
 
 static void pix_get(const struct vz_capture *c, const struct v4l2_format *f, uint32_t *fourcc,
-		    uint32_t *w, uint32_t *h)
+                    uint32_t *w, uint32_t *h)
 {
 	if (c->mplane) {
 		*fourcc = f->fmt.pix_mp.pixelformat;
@@ -243,8 +243,8 @@ static void pix_get(const struct vz_capture *c, const struct v4l2_format *f, uin
 	}
 }
 
-static void pix_set(const struct vz_capture *c, struct v4l2_format *f, uint32_t fourcc,
-		    uint32_t w, uint32_t h)
+static void pix_set(const struct vz_capture *c, struct v4l2_format *f, uint32_t fourcc, uint32_t w,
+                    uint32_t h)
 {
 	if (c->mplane) {
 		f->fmt.pix_mp.pixelformat = fourcc;
@@ -264,22 +264,29 @@ static void pix_set(const struct vz_capture *c, struct v4l2_format *f, uint32_t 
 /* Fills @list (NUL-terminated text) with the fourccs offered; returns
  * whether @want is among them and sets *emulated for it. */
 static bool fourcc_offered(const struct vz_capture *c, uint32_t want, char *list, size_t len,
-			   bool *emulated)
+                           bool *emulated)
 {
 	bool found = false;
+	unsigned more = 0;
 	list[0] = '\0';
 	for (uint32_t i = 0; i < 256; i++) {
 		struct v4l2_fmtdesc d = {.index = i, .type = c->type};
 		if (xioctl(c, VIDIOC_ENUM_FMT, &d) < 0)
 			break;
 		char b[5];
-		catf(list, len, "%s%s", i ? ", " : "", fcc(d.pixelformat, b));
+		/* vivid offers ~90 formats: keep the error to one readable line. */
+		if (strlen(list) < 240)
+			catf(list, len, "%s%s", i ? ", " : "", fcc(d.pixelformat, b));
+		else
+			more++;
 		if (d.pixelformat == want) {
 			found = true;
 			if (emulated)
 				*emulated = d.flags & V4L2_FMT_FLAG_EMULATED;
 		}
 	}
+	if (more)
+		catf(list, len, " and %u more (`vzero devices` lists them all)", more);
 	return found;
 }
 
@@ -303,12 +310,12 @@ static void sizes_offered(const struct vz_capture *c, uint32_t fourcc, char *lis
 }
 
 static void rates_offered(const struct vz_capture *c, uint32_t fourcc, uint32_t w, uint32_t h,
-			  char *list, size_t len)
+                          char *list, size_t len)
 {
 	list[0] = '\0';
 	for (uint32_t i = 0; i < 64; i++) {
 		struct v4l2_frmivalenum v = {
-			.index = i, .pixel_format = fourcc, .width = w, .height = h};
+		        .index = i, .pixel_format = fourcc, .width = w, .height = h};
 		if (xioctl(c, VIDIOC_ENUM_FRAMEINTERVALS, &v) < 0)
 			break;
 		if (v.type == V4L2_FRMIVAL_TYPE_DISCRETE) {
@@ -390,9 +397,9 @@ static int negotiate_rate(struct vz_capture *c, uint32_t num, uint32_t den, stru
 	if (num) {
 		if (!c->can_parm)
 			return vz_err_set(err, -ENOTSUP,
-					  "%s (%s) does not let applications set the frame rate; "
-					  "drop -r to use the driver's",
-					  c->path, c->card);
+			                  "%s (%s) does not let applications set the frame rate; "
+			                  "drop -r to use the driver's",
+			                  c->path, c->card);
 		parm.parm.capture.timeperframe.numerator = den;
 		parm.parm.capture.timeperframe.denominator = num;
 		ret = xioctl(c, VIDIOC_S_PARM, &parm);
@@ -400,7 +407,7 @@ static int negotiate_rate(struct vz_capture *c, uint32_t num, uint32_t den, stru
 			return busy_error(c, "VIDIOC_S_PARM", err);
 		if (ret < 0)
 			return vz_err_set(err, ret, "%s: VIDIOC_S_PARM %u/%u fps failed: %s",
-					  c->path, num, den, strerror(-ret));
+			                  c->path, num, den, strerror(-ret));
 		const struct v4l2_fract *t = &parm.parm.capture.timeperframe;
 		/* Exact fractions can differ in form (25/1 vs 50/2): compare the
 		 * rates with a 0.1% tolerance. */
@@ -409,12 +416,12 @@ static int negotiate_rate(struct vz_capture *c, uint32_t num, uint32_t den, stru
 		if (got <= 0 || got < want * 0.999 || got > want * 1.001) {
 			char list[512];
 			rates_offered(c, c->fmt.fourcc, c->fmt.width, c->fmt.height, list,
-				      sizeof(list));
+			              sizeof(list));
 			return vz_err_set(err, -EINVAL,
-					  "%s (%s) cannot capture %s %ux%u at %g fps; nearest it "
-					  "offers: %g fps (rates for this size: %s)",
-					  c->path, c->card, fcc(c->fmt.fourcc, b), c->fmt.width,
-					  c->fmt.height, want, got, list);
+			                  "%s (%s) cannot capture %s %ux%u at %g fps; nearest it "
+			                  "offers: %g fps (rates for this size: %s)",
+			                  c->path, c->card, fcc(c->fmt.fourcc, b), c->fmt.width,
+			                  c->fmt.height, want, got, list);
 		}
 	}
 	if (c->can_parm || ret == 0) {
@@ -430,14 +437,13 @@ static int negotiate_rate(struct vz_capture *c, uint32_t num, uint32_t den, stru
 }
 
 static int negotiate(struct vz_capture *c, uint32_t want_fcc, uint32_t want_w, uint32_t want_h,
-		     struct vz_err *err)
+                     struct vz_err *err)
 {
 	struct v4l2_format f = {.type = c->type};
 	char b[5], b2[5];
 	int ret = xioctl(c, VIDIOC_G_FMT, &f);
 	if (ret < 0)
-		return vz_err_set(err, ret, "%s: VIDIOC_G_FMT failed: %s", c->path,
-				  strerror(-ret));
+		return vz_err_set(err, ret, "%s: VIDIOC_G_FMT failed: %s", c->path, strerror(-ret));
 	uint32_t cur_fcc, cur_w, cur_h;
 	pix_get(c, &f, &cur_fcc, &cur_w, &cur_h);
 	uint32_t fourcc = want_fcc ? want_fcc : cur_fcc;
@@ -448,18 +454,16 @@ static int negotiate(struct vz_capture *c, uint32_t want_fcc, uint32_t want_w, u
 	bool emulated = false;
 	bool offered = fourcc_offered(c, fourcc, list, sizeof(list), &emulated);
 	if (want_fcc && !offered)
-		return vz_err_set(err, -EINVAL,
-				  "%s (%s) does not offer format %s; it offers: %s%s", c->path,
-				  c->card, fcc(fourcc, b), list,
-				  c->cfg.libv4l2 ? "" : " (--libv4l2 can convert to more)");
+		return vz_err_set(err, -EINVAL, "%s (%s) does not offer format %s; it offers: %s%s",
+		                  c->path, c->card, fcc(fourcc, b), list,
+		                  c->cfg.libv4l2 ? "" : " (--libv4l2 can convert to more)");
 	c->emulated = c->lib && emulated;
 
 	/* An importer may dictate the pitch (a display's scanout buffer). */
 	const uint32_t *stride = NULL;
 	if (c->cfg.io == VZ_IO_DMABUF_IMPORT && c->import && c->cfg.import_count)
 		stride = c->import[0].stride;
-	bool need_set = fourcc != cur_fcc || w != cur_w || h != cur_h ||
-			(stride && stride[0]);
+	bool need_set = fourcc != cur_fcc || w != cur_w || h != cur_h || (stride && stride[0]);
 	if (need_set) {
 		pix_set(c, &f, fourcc, w, h);
 		if (stride) {
@@ -477,35 +481,35 @@ static int negotiate(struct vz_capture *c, uint32_t want_fcc, uint32_t want_w, u
 			pix_get(c, &t, &tf, &tw, &th);
 			if (tf != fourcc)
 				return vz_err_set(err, -EINVAL,
-						  "%s (%s) turned format %s into %s; it offers: %s",
-						  c->path, c->card, fcc(fourcc, b), fcc(tf, b2),
-						  list);
+				                  "%s (%s) turned format %s into %s; it offers: %s",
+				                  c->path, c->card, fcc(fourcc, b), fcc(tf, b2),
+				                  list);
 			if (tw != w || th != h) {
 				char sizes[512];
 				sizes_offered(c, fourcc, sizes, sizeof(sizes));
 				return vz_err_set(err, -EINVAL,
-						  "%s (%s) cannot capture %s at %ux%u; nearest it "
-						  "offers: %ux%u (sizes: %s)",
-						  c->path, c->card, fcc(fourcc, b), w, h, tw, th,
-						  sizes[0] ? sizes : "not listed");
+				                  "%s (%s) cannot capture %s at %ux%u; nearest it "
+				                  "offers: %ux%u (sizes: %s)",
+				                  c->path, c->card, fcc(fourcc, b), w, h, tw, th,
+				                  sizes[0] ? sizes : "not listed");
 			}
 		} else if (ret != -ENOTTY) {
 			return vz_err_set(err, ret, "%s: VIDIOC_TRY_FMT %s %ux%u failed: %s",
-					  c->path, fcc(fourcc, b), w, h, strerror(-ret));
+			                  c->path, fcc(fourcc, b), w, h, strerror(-ret));
 		}
 		ret = xioctl(c, VIDIOC_S_FMT, &f);
 		if (ret == -EBUSY)
 			return busy_error(c, "VIDIOC_S_FMT", err);
 		if (ret < 0)
-			return vz_err_set(err, ret, "%s: VIDIOC_S_FMT %s %ux%u failed: %s",
-					  c->path, fcc(fourcc, b), w, h, strerror(-ret));
+			return vz_err_set(err, ret, "%s: VIDIOC_S_FMT %s %ux%u failed: %s", c->path,
+			                  fcc(fourcc, b), w, h, strerror(-ret));
 		uint32_t sf, sw, sh;
 		pix_get(c, &f, &sf, &sw, &sh);
 		if (sf != fourcc || sw != w || sh != h)
 			return vz_err_set(err, -EINVAL,
-					  "%s (%s) set %s %ux%u instead of the %s %ux%u asked for",
-					  c->path, c->card, fcc(sf, b), sw, sh, fcc(fourcc, b2), w,
-					  h);
+			                  "%s (%s) set %s %ux%u instead of the %s %ux%u asked for",
+			                  c->path, c->card, fcc(sf, b), sw, sh, fcc(fourcc, b2), w,
+			                  h);
 	}
 	fill_format(c, &f);
 	return negotiate_rate(c, c->cfg.fps_num, c->cfg.fps_den, err);
@@ -543,23 +547,22 @@ static void buffers_free(struct vz_capture *c)
 	vz_dumb_free(c->dumb);
 	c->dumb = NULL;
 	if (c->nbuf && c->fd >= 0 && !c->gone) {
-		struct v4l2_requestbuffers rb = {
-			.count = 0, .type = c->type, .memory = c->memory};
+		struct v4l2_requestbuffers rb = {.count = 0, .type = c->type, .memory = c->memory};
 		xioctl(c, VIDIOC_REQBUFS, &rb);
 	}
 	c->nbuf = 0;
 }
 
 static int expbuf(struct vz_capture *c, unsigned i, unsigned p, int flags, int *out,
-		  struct vz_err *err)
+                  struct vz_err *err)
 {
 	struct v4l2_exportbuffer e = {.type = c->type, .index = i, .plane = p, .flags = flags};
 	int ret = xioctl(c, VIDIOC_EXPBUF, &e);
 	if (ret < 0)
 		return vz_err_set(err, ret,
-				  "%s (%s, driver %s): cannot export buffer %u plane %u as DMA-buf "
-				  "(VIDIOC_EXPBUF: %s); the driver lacks DMA-buf export",
-				  c->path, c->card, c->driver, i, p, strerror(-ret));
+		                  "%s (%s, driver %s): cannot export buffer %u plane %u as DMA-buf "
+		                  "(VIDIOC_EXPBUF: %s); the driver lacks DMA-buf export",
+		                  c->path, c->card, c->driver, i, p, strerror(-ret));
 	*out = e.fd;
 	return 0;
 }
@@ -575,11 +578,11 @@ static int map_mmap_buffer(struct vz_capture *c, unsigned i, struct vz_err *err)
 	int ret = xioctl(c, VIDIOC_QUERYBUF, &b);
 	if (ret < 0)
 		return vz_err_set(err, ret, "%s: VIDIOC_QUERYBUF %u failed: %s", c->path, i,
-				  strerror(-ret));
+		                  strerror(-ret));
 	unsigned n = c->mplane ? b.length : 1;
 	if (n == 0 || n > VZ_MAX_PLANES)
-		return vz_err_set(err, -EINVAL, "%s: buffer %u has %u planes (max %d)", c->path,
-				  i, n, VZ_MAX_PLANES);
+		return vz_err_set(err, -EINVAL, "%s: buffer %u has %u planes (max %d)", c->path, i,
+		                  n, VZ_MAX_PLANES);
 	struct vz_buffer *vb = &c->buf[i];
 	vb->index = i;
 	vb->num_mem = n;
@@ -595,10 +598,10 @@ static int map_mmap_buffer(struct vz_capture *c, unsigned i, struct vz_err *err)
 		else
 #endif
 			m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-				 c->fd, off);
+			         c->fd, off);
 		if (m == MAP_FAILED)
 			return vz_err_set(err, -errno, "%s: cannot mmap buffer %u plane %u: %s",
-					  c->path, i, p, strerror(errno));
+			                  c->path, i, p, strerror(errno));
 		vb->mem[p].map = m;
 		vb->mem[p].length = len;
 		/* Converted frames live in libv4l2's memory: nothing to export. */
@@ -622,11 +625,11 @@ static int buffers_alloc(struct vz_capture *c, struct vz_err *err)
 		want = c->cfg.import_count;
 	if (want == 0 || want > VZ_MAX_BUFFERS)
 		return vz_err_set(err, -EINVAL, "%u buffers asked for: use 1 to %d", want,
-				  VZ_MAX_BUFFERS);
+		                  VZ_MAX_BUFFERS);
 	if (import && c->lib)
 		return vz_err_set(err, -EINVAL,
-				  "--libv4l2 converts into its own memory and cannot fill "
-				  "imported DMA-bufs: use --io mmap with --libv4l2");
+		                  "--libv4l2 converts into its own memory and cannot fill "
+		                  "imported DMA-bufs: use --io mmap with --libv4l2");
 	c->memory = import ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP;
 	struct v4l2_requestbuffers rb = {.count = want, .type = c->type, .memory = c->memory};
 	int ret = xioctl(c, VIDIOC_REQBUFS, &rb);
@@ -634,15 +637,15 @@ static int buffers_alloc(struct vz_capture *c, struct vz_err *err)
 		return busy_error(c, "VIDIOC_REQBUFS", err);
 	if (ret == -EINVAL && import)
 		return vz_err_set(err, ret,
-				  "%s (%s, driver %s) cannot import DMA-bufs (VIDIOC_REQBUFS "
-				  "V4L2_MEMORY_DMABUF: %s): use --io mmap",
-				  c->path, c->card, c->driver, strerror(-ret));
+		                  "%s (%s, driver %s) cannot import DMA-bufs (VIDIOC_REQBUFS "
+		                  "V4L2_MEMORY_DMABUF: %s): use --io mmap",
+		                  c->path, c->card, c->driver, strerror(-ret));
 	if (ret < 0)
-		return vz_err_set(err, ret, "%s: VIDIOC_REQBUFS %u %s buffers failed: %s",
-				  c->path, want, import ? "DMABUF" : "MMAP", strerror(-ret));
+		return vz_err_set(err, ret, "%s: VIDIOC_REQBUFS %u %s buffers failed: %s", c->path,
+		                  want, import ? "DMABUF" : "MMAP", strerror(-ret));
 	if (rb.count == 0)
 		return vz_err_set(err, -ENOMEM, "%s: the driver granted no buffers (asked %u)",
-				  c->path, want);
+		                  c->path, want);
 	c->nbuf = rb.count < want ? rb.count : want;
 	if (!import) {
 		for (unsigned i = 0; i < c->nbuf; i++) {
@@ -653,12 +656,11 @@ static int buffers_alloc(struct vz_capture *c, struct vz_err *err)
 		return 0;
 	}
 	if (!c->import) {
-		ret = vz_dumb_alloc(&c->dumb, c->drm_node, c->nbuf, c->fmt.num_mem,
-				    c->fmt.mem_size, c->buf, c->dumb_node, sizeof(c->dumb_node),
-				    err);
+		ret = vz_dumb_alloc(&c->dumb, c->drm_node, c->nbuf, c->fmt.num_mem, c->fmt.mem_size,
+		                    c->buf, c->dumb_node, sizeof(c->dumb_node), err);
 		if (ret < 0)
 			return vz_err_prefix(err, "allocating %u import buffers for %s", c->nbuf,
-					     c->path);
+			                     c->path);
 		return 0;
 	}
 	for (unsigned i = 0; i < c->nbuf; i++) {
@@ -669,10 +671,10 @@ static int buffers_alloc(struct vz_capture *c, struct vz_err *err)
 			const struct vz_import_buffer *ib = &c->import[i];
 			if (ib->fd[p] < 0 || ib->length[p] < c->fmt.mem_size[p])
 				return vz_err_set(err, -EINVAL,
-						  "import buffer %u plane %u (fd %d, %zu bytes) "
-						  "cannot hold the %u bytes %s needs per frame",
-						  i, p, ib->fd[p], ib->length[p],
-						  c->fmt.mem_size[p], c->path);
+				                  "import buffer %u plane %u (fd %d, %zu bytes) "
+				                  "cannot hold the %u bytes %s needs per frame",
+				                  i, p, ib->fd[p], ib->length[p],
+				                  c->fmt.mem_size[p], c->path);
 			vb->mem[p].fd_rw = ib->fd[p];
 			vb->mem[p].fd_ro = -1;
 			vb->mem[p].map = ib->map[p];
@@ -720,7 +722,7 @@ static int setup(struct vz_capture *c, const char *path, struct vz_err *err)
 	ret = xioctl(c, VIDIOC_SUBSCRIBE_EVENT, &sub);
 	if (ret < 0 && ret != -ENOTTY && ret != -EINVAL)
 		return vz_err_set(err, ret, "%s: cannot subscribe to source-change events: %s",
-				  c->path, strerror(-ret));
+		                  c->path, strerror(-ret));
 	return 0;
 }
 
@@ -746,7 +748,7 @@ void vz_capture_close(struct vz_capture *c)
 }
 
 int vz_capture_open(struct vz_capture **out, const struct vz_capture_config *cfg,
-		    struct vz_err *err)
+                    struct vz_err *err)
 {
 	*out = NULL;
 	if (!cfg || !cfg->device || !cfg->device[0])
@@ -755,11 +757,11 @@ int vz_capture_open(struct vz_capture **out, const struct vz_capture_config *cfg
 		return vz_err_set(err, -EINVAL, "unknown I/O mode %d", (int)cfg->io);
 	if ((cfg->fps_num == 0) != (cfg->fps_den == 0))
 		return vz_err_set(err, -EINVAL, "frame rate %u/%u is not a rate", cfg->fps_num,
-				  cfg->fps_den);
+		                  cfg->fps_den);
 	if (cfg->io == VZ_IO_DMABUF_IMPORT && cfg->import &&
 	    (cfg->import_count == 0 || cfg->import_count > VZ_MAX_BUFFERS))
-		return vz_err_set(err, -EINVAL, "%u import buffers: use 1 to %d",
-				  cfg->import_count, VZ_MAX_BUFFERS);
+		return vz_err_set(err, -EINVAL, "%u import buffers: use 1 to %d", cfg->import_count,
+		                  VZ_MAX_BUFFERS);
 
 	struct vz_capture *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -831,14 +833,13 @@ static int qbuf(struct vz_capture *c, unsigned i, struct vz_err *err)
 		return gone_error(c, "VIDIOC_QBUF", err);
 	if (dmabuf && ret != -EIO)
 		return vz_err_set(err, ret,
-				  "%s (%s, driver %s) refused imported DMA-buf %u (fd %d, %zu "
-				  "bytes%s%s): VIDIOC_QBUF: %s; the buffer may be too small or not "
-				  "physically contiguous for this driver (use --io mmap)",
-				  c->path, c->card, c->driver, i, vb->mem[0].fd_rw,
-				  vb->mem[0].length, c->dumb ? ", from " : "",
-				  c->dumb ? c->dumb_node : "", strerror(-ret));
-	return vz_err_set(err, ret, "%s: VIDIOC_QBUF %u failed: %s", c->path, i,
-			  strerror(-ret));
+		                  "%s (%s, driver %s) refused imported DMA-buf %u (fd %d, %zu "
+		                  "bytes%s%s): VIDIOC_QBUF: %s; the buffer may be too small or not "
+		                  "physically contiguous for this driver (use --io mmap)",
+		                  c->path, c->card, c->driver, i, vb->mem[0].fd_rw,
+		                  vb->mem[0].length, c->dumb ? ", from " : "",
+		                  c->dumb ? c->dumb_node : "", strerror(-ret));
+	return vz_err_set(err, ret, "%s: VIDIOC_QBUF %u failed: %s", c->path, i, strerror(-ret));
 }
 
 int vz_capture_start(struct vz_capture *c, struct vz_err *err)
@@ -861,8 +862,8 @@ int vz_capture_start(struct vz_capture *c, struct vz_err *err)
 	if (ret == -EBUSY)
 		return busy_error(c, "VIDIOC_STREAMON", err);
 	if (ret < 0)
-		return vz_err_set(err, ret, "%s (%s): VIDIOC_STREAMON failed: %s", c->path,
-				  c->card, strerror(-ret));
+		return vz_err_set(err, ret, "%s (%s): VIDIOC_STREAMON failed: %s", c->path, c->card,
+		                  strerror(-ret));
 	c->streaming = true;
 	/* A new stream restarts the driver's counters: no gap, no jump. */
 	c->have_seq = false;
@@ -886,7 +887,7 @@ int vz_capture_stop(struct vz_capture *c, struct vz_err *err)
 		return gone_error(c, "VIDIOC_STREAMOFF", err);
 	if (ret < 0)
 		return vz_err_set(err, ret, "%s: VIDIOC_STREAMOFF failed: %s", c->path,
-				  strerror(-ret));
+		                  strerror(-ret));
 	return 0;
 }
 
@@ -917,7 +918,7 @@ static int drain_events(struct vz_capture *c, struct vz_err *err)
 			return gone_error(c, "VIDIOC_DQEVENT", err);
 		if (ret < 0)
 			return vz_err_set(err, ret, "%s: VIDIOC_DQEVENT failed: %s", c->path,
-					  strerror(-ret));
+			                  strerror(-ret));
 		if (ev.type == V4L2_EVENT_SOURCE_CHANGE &&
 		    (ev.u.src_change.changes & V4L2_EVENT_SRC_CH_RESOLUTION))
 			changed = true;
@@ -933,7 +934,7 @@ static int64_t tv_ns(const struct timeval *tv)
 	/* Wrapping arithmetic: a wrapped 64-bit timestamp (negative tv_sec) must
 	 * give sane differences, never signed-overflow UB. */
 	uint64_t ns = (uint64_t)tv->tv_sec * (uint64_t)VZ_NSEC_PER_SEC +
-		      (uint64_t)tv->tv_usec * (uint64_t)VZ_NSEC_PER_USEC;
+	              (uint64_t)tv->tv_usec * (uint64_t)VZ_NSEC_PER_USEC;
 	return (int64_t)ns;
 }
 
@@ -969,7 +970,7 @@ static void track(struct vz_capture *c, struct vz_frame_info *fi)
 }
 
 int vz_capture_next(struct vz_capture *c, uint32_t revents, struct vz_frame_info *fi,
-		    struct vz_err *err)
+                    struct vz_err *err)
 {
 	if (c->fd < 0 || c->gone)
 		return gone_error(c, "capture", err);
@@ -1002,29 +1003,29 @@ int vz_capture_next(struct vz_capture *c, uint32_t revents, struct vz_frame_info
 	if (ret == -EPIPE)
 		return 0;
 	if (ret < 0)
-		return vz_err_set(err, ret, "%s: VIDIOC_DQBUF failed: %s", c->path,
-				  strerror(-ret));
+		return vz_err_set(err, ret, "%s: VIDIOC_DQBUF failed: %s", c->path, strerror(-ret));
 	int64_t now = vz_now_ns();
 	if (b.index >= c->nbuf)
 		return vz_err_set(err, -EPROTO, "%s: the driver returned buffer %u of %u", c->path,
-				  b.index, c->nbuf);
+		                  b.index, c->nbuf);
 	c->state[b.index] = BUF_HELD;
 
 	memset(fi, 0, sizeof(*fi));
 	fi->index = b.index;
 	fi->sequence = b.sequence;
 	fi->v4l2_flags = b.flags;
-	fi->ts_monotonic = (b.flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) ==
-			   V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC;
+	fi->ts_monotonic =
+	        (b.flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) == V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC;
 	fi->ts_source = (b.flags & V4L2_BUF_FLAG_TSTAMP_SRC_MASK) == V4L2_BUF_FLAG_TSTAMP_SRC_SOE
-				? VZ_TS_START_OF_EXPOSURE
-				: VZ_TS_END_OF_FRAME;
+	                        ? VZ_TS_START_OF_EXPOSURE
+	                        : VZ_TS_END_OF_FRAME;
 	fi->t_driver_ns = tv_ns(&b.timestamp);
 	fi->t_dqbuf_ns = now;
 	uint64_t bytes = 0;
 	if (c->mplane) {
 		for (unsigned p = 0; p < b.length && p < VZ_MAX_PLANES; p++) {
-			fi->bytesused[p] = planes[p].bytesused - planes[p].data_offset;
+			uint32_t off = planes[p].data_offset;
+			fi->bytesused[p] = planes[p].bytesused > off ? planes[p].bytesused - off : 0;
 			bytes += fi->bytesused[p];
 		}
 	} else {
@@ -1049,8 +1050,8 @@ int vz_capture_next(struct vz_capture *c, uint32_t revents, struct vz_frame_info
 int vz_capture_queue(struct vz_capture *c, unsigned index, struct vz_err *err)
 {
 	if (index >= c->nbuf || c->state[index] != BUF_HELD)
-		return vz_err_set(err, -EINVAL, "%s: buffer %u is not held by the caller",
-				  c->path, index);
+		return vz_err_set(err, -EINVAL, "%s: buffer %u is not held by the caller", c->path,
+		                  index);
 	if (!c->streaming || c->fd < 0 || c->gone) {
 		c->state[index] = BUF_IDLE;
 		return 0;
@@ -1101,8 +1102,8 @@ static bool find_node(const struct vz_capture *c, char *path, size_t len)
 		struct v4l2_capability cap = {0};
 		if (ioctl(fd, VIDIOC_QUERYCAP, &cap) == 0) {
 			uint32_t caps = (cap.capabilities & V4L2_CAP_DEVICE_CAPS)
-						? cap.device_caps
-						: cap.capabilities;
+			                        ? cap.device_caps
+			                        : cap.capabilities;
 			if ((caps & (V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_VIDEO_CAPTURE_MPLANE)) &&
 			    !strcmp((const char *)cap.bus_info, c->bus_info) &&
 			    !strcmp((const char *)cap.card, c->card)) {
@@ -1121,9 +1122,9 @@ int vz_capture_reconnect(struct vz_capture *c, int timeout_ms, struct vz_err *er
 	unsigned h = held(c);
 	if (h)
 		return vz_err_set(err, -EBUSY,
-				  "%s: %u frame(s) still held: release every buffer before "
-				  "reconnecting",
-				  c->path, h);
+		                  "%s: %u frame(s) still held: release every buffer before "
+		                  "reconnecting",
+		                  c->path, h);
 	char old_path[512], card[33], bus[33];
 	snprintf(old_path, sizeof(old_path), "%s", c->path);
 	snprintf(card, sizeof(card), "%s", c->card);
@@ -1131,8 +1132,8 @@ int vz_capture_reconnect(struct vz_capture *c, int timeout_ms, struct vz_err *er
 	/* Our fd, mappings and exports keep the vanished device alive; drivers
 	 * (vivid among them) bring the node back only after the last close. */
 	teardown(c);
-	int64_t deadline = timeout_ms <= 0 ? INT64_MAX
-					  : vz_now_ns() + (int64_t)timeout_ms * VZ_NSEC_PER_MSEC;
+	int64_t deadline =
+	        timeout_ms <= 0 ? INT64_MAX : vz_now_ns() + (int64_t)timeout_ms * VZ_NSEC_PER_MSEC;
 	struct vz_err last = {0};
 	for (;;) {
 		char path[512];
@@ -1159,12 +1160,12 @@ int vz_capture_reconnect(struct vz_capture *c, int timeout_ms, struct vz_err *er
 	}
 	snprintf(c->path, sizeof(c->path), "%s", old_path);
 	if (last.code)
-		return vz_err_set(err, last.code, "reconnecting to %s (%s, %s): %s", old_path,
-				  card, bus, last.msg);
+		return vz_err_set(err, last.code, "reconnecting to %s (%s, %s): %s", old_path, card,
+		                  bus, last.msg);
 	return vz_err_set(err, -ETIMEDOUT,
-			  "%s (%s, %s) did not come back within %.1f s: check that the device "
-			  "is plugged in and its driver loaded",
-			  old_path, card, bus, timeout_ms / 1000.0);
+	                  "%s (%s, %s) did not come back within %.1f s: check that the device "
+	                  "is plugged in and its driver loaded",
+	                  old_path, card, bus, timeout_ms / 1000.0);
 }
 
 int vz_capture_renegotiate(struct vz_capture *c, struct vz_err *err)
@@ -1172,9 +1173,9 @@ int vz_capture_renegotiate(struct vz_capture *c, struct vz_err *err)
 	unsigned h = held(c);
 	if (h)
 		return vz_err_set(err, -EBUSY,
-				  "%s: %u frame(s) still held: release every buffer before "
-				  "renegotiating",
-				  c->path, h);
+		                  "%s: %u frame(s) still held: release every buffer before "
+		                  "renegotiating",
+		                  c->path, h);
 	if (c->fd < 0 || c->gone)
 		return gone_error(c, "renegotiation", err);
 	bool was = c->streaming;

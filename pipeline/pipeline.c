@@ -8,6 +8,7 @@
  * then wake the loop.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/dma-buf.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -289,6 +290,14 @@ static void fan_out(struct vz_pipeline *p, struct vz_frame *f)
 
 static void deliver(struct vz_pipeline *p, const struct vz_frame_info *fi)
 {
+	if (fi->index >= VZ_MAX_BUFFERS || p->held[fi->index]) {
+		/* The source broke the ownership contract: going on would hand
+		 * a buffer to a sink while another still reads it. */
+		vz_err_set(&p->err, -EPROTO,
+			   "source delivered buffer %u while the pipeline still holds it", fi->index);
+		finish(p, -EPROTO);
+		return;
+	}
 	struct vz_frame *f = &p->frames[fi->index];
 	f->id = p->nframes;
 	f->info = *fi;
@@ -569,6 +578,15 @@ int vz_pipeline_start(struct vz_pipeline *p, struct vz_err *err)
 	r = p->src.ops->start(p->src.impl, err);
 	if (r < 0)
 		goto fail;
+	/* A blocking DQBUF would park the loop thread in the driver and leave
+	 * releases from other threads waiting: frames would pile up unseen. */
+	int fl = fcntl(p->src.ops->fd(p->src.impl), F_GETFL);
+	if (fl >= 0 && !(fl & O_NONBLOCK)) {
+		r = vz_err_set(err, -EINVAL,
+			       "pipeline: the source fd is blocking; open the capture without "
+			       "cfg.blocking");
+		goto fail_src;
+	}
 	r = vz_loop_add_fd(p->loop, p->src.ops->fd(p->src.impl), EPOLLIN | EPOLLPRI, on_capture, p,
 			   &p->src_watch, err);
 	if (r < 0)

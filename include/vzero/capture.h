@@ -128,8 +128,9 @@ struct vz_capture_config {
 	unsigned import_count;
 	const char *import_drm_node;
 	bool libv4l2;       /* opt-in converting path (copies, counted) */
-	bool nonblock_open; /* open O_NONBLOCK (default: yes, set false to
-			       test blocking behaviour) */
+	bool blocking;      /* open without O_NONBLOCK.  Only for callers that
+			       DQBUF on their own thread: the pipeline's loop
+			       must never block in the driver. */
 };
 
 struct vz_capture;
@@ -205,7 +206,15 @@ const char *vz_capture_driver(const struct vz_capture *c); /* QUERYCAP driver */
 int vz_device_resolve(const char *selector, char *buf, size_t len, struct vz_err *err);
 
 /* Prints every capture node: driver, card, bus, formats, sizes, rates.
- * @json selects machine-readable output. */
+ * @json selects machine-readable output: one array of
+ *   {path, driver, card, bus_info, version, multiplanar, streaming,
+ *    formats: [{fourcc, description, compressed,
+ *               sizes: [{width, height, fps: [25, 12.5, ...]}
+ *                       (or fps_range: {min, max}), ...]
+ *               or [{type: "stepwise"|"continuous", min_width, max_width,
+ *                    step_width, min_height, max_height, step_height}]}]}
+ * ([] when there is none).  The human form also names the other V4L2
+ * nodes and, with no capture node at all, says how to get one (returns 0). */
 int vz_devices_print(FILE *out, bool json, struct vz_err *err);
 
 /* The same for the one node @selector resolves to (JSON: an array of

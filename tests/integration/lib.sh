@@ -50,9 +50,13 @@ assert_contains() { # file-or-string needle
 	fi
 }
 
-# JSON field from a file, e.g. json_get out.json '["frames"]'.
+# A value from a JSON file: json_get out.json '["frames"]' (a path into the
+# document d) or json_get out.json 'len(d["sinks"])' (any expression of d).
 json_get() {
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval("d"+sys.argv[2]))' "$1" "$2"
+	python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+e = sys.argv[2]
+print(eval(("d" + e) if e.startswith("[") else e))' "$1" "$2"
 }
 
 # The capture node of vivid instance N (0-based): /dev/videoX.

@@ -1,9 +1,27 @@
 # vzero ctrl (capture/controls.c) against vivid's controls.  Every test puts
 # back what it changed: vivid keeps control values across opens.
 
+# vivid instance $1's capture node from sysfs names alone: lib.sh's
+# need_vivid runs v4l2-ctl twice per node, seconds each on a busy TCG guest.
+vivid_capture() {
+	local f want
+	want=$(printf 'vivid-%03d-vid-cap' "$1")
+	for f in /sys/class/video4linux/*; do
+		if [[ -r $f/name && $(<"$f/name") == "$want" ]]; then
+			echo "/dev/${f##*/}"
+			return 0
+		fi
+	done
+	skip "vivid instance $1 has no capture node here (is vivid loaded with n_devs >= $(($1 + 1))? run under tools/vivid-vm --n-devs 3)"
+}
+
 # Runs vzero with stderr in err.txt, stdout in out.txt; sets $rc.
 vz_run() {
-	run "$VZ" "$@" >out.txt 2>err.txt
+	echo "+ vzero $*" >&2
+	set +e
+	"$VZ" "$@" >out.txt 2>err.txt
+	rc=$?
+	set -e
 	sed 's/^/  stderr| /' err.txt >&2
 }
 
@@ -19,7 +37,7 @@ v4l2_get() { # dev name
 
 test_ctrl_list() {
 	local d0
-	d0=$(need_vivid 0)
+	d0=$(vivid_capture 0)
 	vz_run ctrl -d "$d0" --list
 	assert_eq "$rc" 0 "ctrl --list"
 	head -30 out.txt >&2
@@ -41,7 +59,7 @@ test_ctrl_list() {
 
 test_ctrl_get_set_roundtrip() {
 	local d0 old
-	d0=$(need_vivid 0)
+	d0=$(vivid_capture 0)
 	old=$(v4l2_get "$d0" brightness)
 	# shellcheck disable=SC2064
 	trap "v4l2-ctl -d $d0 -c brightness=$old" EXIT
@@ -54,37 +72,34 @@ test_ctrl_get_set_roundtrip() {
 	assert_eq "$(cat out.txt)" "Brightness=17" "vzero sees v4l2-ctl's value"
 	# Instance 1 (multi-planar) is separate.
 	local d1
-	d1=$(need_vivid 1)
+	d1=$(vivid_capture 1)
 	vz_run ctrl -d vivid:1 --get brightness
 	assert_eq "$(cat out.txt)" "brightness=$(v4l2_get "$d1" brightness)" "vivid:1"
 }
 
 test_ctrl_name_matching() {
 	local d0
-	d0=$(need_vivid 0)
+	d0=$(vivid_capture 0)
 	trap "v4l2-ctl -d $d0 -c percentage_of_dropped_buffers=0" EXIT
 	vz_run ctrl -d "$d0" --set "Percentage of Dropped Buffers=5"
 	assert_eq "$rc" 0 "set by the driver's name"
 	assert_eq "$(v4l2_get "$d0" percentage_of_dropped_buffers)" 5 "value set"
-	for name in percentage_of_dropped_buffers PERCENTAGE-OF--dropped_Buffers \
-		" percentage of dropped buffers " "percentage.of.dropped.buffers"; do
-		vz_run ctrl -d "$d0" --get "$name"
-		assert_eq "$rc" 0 "get '$name'"
-		assert_eq "$(cut -d= -f2 out.txt)" 5 "value via '$name'"
-	done
+	vz_run ctrl -d "$d0" --get percentage_of_dropped_buffers \
+		--get PERCENTAGE-OF--dropped_Buffers --get " percentage of dropped buffers " \
+		--get "percentage.of.dropped.buffers" --get 0x00980900
+	assert_eq "$rc" 0 "gets by several spellings"
+	assert_eq "$(head -4 out.txt | cut -d= -f2 | sort -u)" 5 "value via every spelling"
+	assert_eq "$(sed -n 5p out.txt | cut -d= -f2)" "$(v4l2_get "$d0" brightness)" \
+		"brightness by id"
 	# Runs of separators are equal, but letters must all be there.
 	vz_run ctrl -d "$d0" --get percentageofdroppedbuffers
 	assert_one_line_failure
 	assert_contains err.txt "did you mean: percentage_of_dropped_buffers"
-	# By control ID too.
-	vz_run ctrl -d "$d0" --get 0x00980900
-	assert_eq "$rc" 0 "get by id"
-	assert_eq "$(cut -d= -f2 out.txt)" "$(v4l2_get "$d0" brightness)" "brightness by id"
 }
 
 test_ctrl_out_of_range() {
 	local d0 before
-	d0=$(need_vivid 0)
+	d0=$(vivid_capture 0)
 	before=$(v4l2_get "$d0" brightness)
 	vz_run ctrl -d "$d0" --set brightness=300
 	assert_one_line_failure
@@ -100,7 +115,7 @@ test_ctrl_out_of_range() {
 
 test_ctrl_unknown_name() {
 	local d0
-	d0=$(need_vivid 0)
+	d0=$(vivid_capture 0)
 	vz_run ctrl -d "$d0" --get brightnes
 	assert_one_line_failure
 	assert_contains err.txt "has no control named 'brightnes'; did you mean: brightness"
@@ -115,13 +130,13 @@ test_ctrl_unknown_name() {
 
 test_ctrl_menu_and_flags() {
 	local d0
-	d0=$(need_vivid 0)
+	d0=$(vivid_capture 0)
 	trap "v4l2-ctl -d $d0 -c test_pattern=0" EXIT
 	vz_run ctrl -d "$d0" --set "test_pattern=100% Colorbar" --get test_pattern
 	assert_eq "$rc" 0 "menu by item name"
 	assert_eq "$(cat out.txt)" "test_pattern=1 (100% Colorbar)" "menu value"
 	vz_run ctrl -d "$d0" --set test_pattern=2
-	assert_eq "$(v4l2_get "$d0" test_pattern)" 2 "menu by index"
+	assert_eq "$(v4l2_get "$d0" test_pattern | cut -d' ' -f1)" 2 "menu by index"
 	vz_run ctrl -d "$d0" --set test_pattern=99
 	assert_one_line_failure
 	assert_contains err.txt "99 is not an item of menu 'Test Pattern'"
@@ -156,12 +171,12 @@ test_ctrl_menu_and_flags() {
 
 test_ctrl_busy_while_streaming() {
 	local d0 pid i
-	d0=$(need_vivid 0)
+	d0=$(vivid_capture 0)
 	vivid_reset "$d0"
 	v4l2-ctl -d "$d0" --stream-mmap --stream-count=100000 >/dev/null 2>&1 &
 	pid=$!
 	# shellcheck disable=SC2064
-	trap "kill $pid 2>/dev/null; wait $pid 2>/dev/null" EXIT
+	trap "kill $pid 2>/dev/null; wait $pid 2>/dev/null || true" EXIT
 	# Wait for streaming: vivid grabs its crop/compose/scaler switches.
 	for i in $(seq 50); do
 		v4l2-ctl -d "$d0" -l 2>/dev/null | grep -q 'enable_capture_cropping.*grabbed' && break

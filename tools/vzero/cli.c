@@ -14,24 +14,24 @@
 #include "cli.h"
 #include "vz-config.h"
 
-#define MAX_DIM 16384
-#define MAX_FPS 10000
+#define MAX_DIM     16384
+#define MAX_FPS     10000
 #define MAX_SECONDS (366.0 * 24 * 3600)
 
 const struct option vz_cli_capture_longopts[] = {
-	{"device", required_argument, NULL, 'd'},
-	{"format", required_argument, NULL, 'f'},
-	{"size", required_argument, NULL, 's'},
-	{"rate", required_argument, NULL, 'r'},
-	{"frames", required_argument, NULL, 'n'},
-	{"time", required_argument, NULL, 't'},
-	{"io", required_argument, NULL, VZ_OPT_IO},
-	{"buffers", required_argument, NULL, VZ_OPT_BUFFERS},
-	{"libv4l2", no_argument, NULL, VZ_OPT_LIBV4L2},
-	{"reconnect", optional_argument, NULL, VZ_OPT_RECONNECT},
-	{"timeline-csv", required_argument, NULL, VZ_OPT_TIMELINE_CSV},
-	{"json", no_argument, NULL, VZ_OPT_JSON},
-	{NULL, 0, NULL, 0},
+        {"device", required_argument, NULL, 'd'},
+        {"format", required_argument, NULL, 'f'},
+        {"size", required_argument, NULL, 's'},
+        {"rate", required_argument, NULL, 'r'},
+        {"frames", required_argument, NULL, 'n'},
+        {"time", required_argument, NULL, 't'},
+        {"io", required_argument, NULL, VZ_OPT_IO},
+        {"buffers", required_argument, NULL, VZ_OPT_BUFFERS},
+        {"libv4l2", no_argument, NULL, VZ_OPT_LIBV4L2},
+        {"reconnect", optional_argument, NULL, VZ_OPT_RECONNECT},
+        {"timeline-csv", required_argument, NULL, VZ_OPT_TIMELINE_CSV},
+        {"json", no_argument, NULL, VZ_OPT_JSON},
+        {NULL, 0, NULL, 0},
 };
 
 void vz_cli_error(const char *cmd, const char *fmt, ...)
@@ -63,12 +63,12 @@ static int parse_u64(const char *s, size_t n, uint64_t *out)
 }
 
 int vz_cli_parse_count(const char *s, const char *what, uint64_t max, uint64_t *out,
-		       struct vz_err *err)
+                       struct vz_err *err)
 {
 	uint64_t v;
 	if (!s || parse_u64(s, strlen(s), &v) < 0 || v == 0 || v > max)
 		return vz_err_set(err, -EINVAL, "%s '%s': expected a whole number from 1 to %llu",
-				  what, s ? s : "", (unsigned long long)max);
+		                  what, s ? s : "", (unsigned long long)max);
 	*out = v;
 	return 0;
 }
@@ -77,11 +77,12 @@ int vz_cli_parse_size(const char *s, uint32_t *w, uint32_t *h, struct vz_err *er
 {
 	const char *x = s ? strchr(s, 'x') : NULL;
 	uint64_t a, b;
-	if (!x || parse_u64(s, (size_t)(x - s), &a) < 0 || parse_u64(x + 1, strlen(x + 1), &b) < 0 ||
-	    a == 0 || b == 0 || a > MAX_DIM || b > MAX_DIM)
+	if (!x || parse_u64(s, (size_t)(x - s), &a) < 0 ||
+	    parse_u64(x + 1, strlen(x + 1), &b) < 0 || a == 0 || b == 0 || a > MAX_DIM ||
+	    b > MAX_DIM)
 		return vz_err_set(err, -EINVAL,
-				  "size '%s': expected WIDTHxHEIGHT, each 1 to %d, e.g. 640x480",
-				  s ? s : "", MAX_DIM);
+		                  "size '%s': expected WIDTHxHEIGHT, each 1 to %d, e.g. 640x480",
+		                  s ? s : "", MAX_DIM);
 	*w = (uint32_t)a;
 	*h = (uint32_t)b;
 	return 0;
@@ -125,13 +126,13 @@ int vz_cli_parse_fps(const char *s, uint32_t *num, uint32_t *den, struct vz_err 
 		ret = parse_u64(s, strlen(s), &n);
 	}
 	if (ret == 0 && (n == 0 || d == 0 || n > UINT32_MAX || d > UINT32_MAX ||
-			 (double)n / (double)d > MAX_FPS))
+	                 (double)n / (double)d > MAX_FPS))
 		ret = -EINVAL;
 	if (ret < 0)
 		return vz_err_set(err, -EINVAL,
-				  "rate '%s': expected frames per second above 0 and at most %d, "
-				  "e.g. 25, 12.5 or 30000/1001",
-				  s ? s : "", MAX_FPS);
+		                  "rate '%s': expected frames per second above 0 and at most %d, "
+		                  "e.g. 25, 12.5 or 30000/1001",
+		                  s ? s : "", MAX_FPS);
 	uint64_t g = gcd(n, d);
 	*num = (uint32_t)(n / g);
 	*den = (uint32_t)(d / g);
@@ -160,9 +161,10 @@ int vz_cli_parse_seconds(const char *s, double *out, struct vz_err *err)
 		ok = false;
 	}
 	if (!ok)
-		return vz_err_set(err, -EINVAL,
-				  "time '%s': expected seconds above 0 (at most %.0f), e.g. 10 or 2.5",
-				  s ? s : "", MAX_SECONDS);
+		return vz_err_set(
+		        err, -EINVAL,
+		        "time '%s': expected seconds above 0 (at most %.0f), e.g. 10 or 2.5",
+		        s ? s : "", MAX_SECONDS);
 	*out = v;
 	return 0;
 }
@@ -172,7 +174,6 @@ void vz_cli_capture_init(struct vz_cli_capture *o)
 	memset(o, 0, sizeof(*o));
 	o->cfg.io = VZ_IO_MMAP;
 	/* The streaming loops poll; a DQBUF must never block them. */
-	o->cfg.nonblock_open = true;
 	o->reconnect_ms = -1;
 }
 
@@ -192,9 +193,9 @@ int vz_cli_capture_opt(struct vz_cli_capture *o, const char *cmd, int c, const c
 	case 'f':
 		if (vz_fourcc_parse(arg, &o->cfg.fourcc) < 0) {
 			vz_cli_error(cmd,
-				     "format '%s': expected a pixel format name or fourcc, e.g. "
-				     "YUYV, UYVY, NV12 (see `vzero devices`)",
-				     arg);
+			             "format '%s': expected a pixel format name or fourcc, e.g. "
+			             "YUYV, UYVY, NV12 (see `vzero devices`)",
+			             arg);
 			return -1;
 		}
 		return 1;
@@ -232,7 +233,7 @@ int vz_cli_capture_opt(struct vz_cli_capture *o, const char *cmd, int c, const c
 	case VZ_OPT_LIBV4L2:
 		if (!VZ_HAVE_LIBV4L2) {
 			vz_cli_error(cmd, "--libv4l2: this vzero was built without libv4l2; "
-					  "install libv4l-dev and rebuild");
+			                  "install libv4l-dev and rebuild");
 			return -1;
 		}
 		o->cfg.libv4l2 = true;
@@ -244,9 +245,9 @@ int vz_cli_capture_opt(struct vz_cli_capture *o, const char *cmd, int c, const c
 		}
 		if (vz_cli_parse_seconds(arg, &secs, &e) < 0 || secs > 86400) {
 			vz_cli_error(cmd,
-				     "--reconnect '%s': expected seconds to wait, 0.1 to 86400 "
-				     "(or --reconnect alone to wait forever)",
-				     arg);
+			             "--reconnect '%s': expected seconds to wait, 0.1 to 86400 "
+			             "(or --reconnect alone to wait forever)",
+			             arg);
 			return -1;
 		}
 		o->reconnect_ms = (int)(secs * 1000.0 + 0.5);

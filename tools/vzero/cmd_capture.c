@@ -17,8 +17,8 @@
 #include <linux/videodev2.h>
 
 #include "capture.h"
-#include "clock.h"
 #include "cli.h"
+#include "clock.h"
 #include "stats.h"
 
 #define CMD "capture"
@@ -54,38 +54,38 @@ struct run {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: vzero capture -d DEV [OPTIONS]\n"
-		"\n"
-		"Streams from a V4L2 capture device with zero copies (driver buffers mapped and\n"
-		"exported as DMA-bufs, or DMA-bufs imported from a DRM device) and prints what\n"
-		"happened: frames, rate, drops by cause (sequence gaps, error-flagged buffers),\n"
-		"recoveries (fatal streaming errors, disconnects), sequence and timestamp wraps,\n"
-		"and the frame-interval statistics of the driver timestamps and of our DQBUF\n"
-		"times (mean, std, p50, p99, max).  Ctrl-C stops and prints the summary.\n"
-		"\n"
-		"Options:\n" VZ_CLI_CAPTURE_HELP
-		"      --mlock            mlockall() this process and report what is locked\n"
-		"                         (driver buffers are kernel memory: never swapped,\n"
-		"                         not lockable, reported separately)\n"
-		"  -h, --help             this text\n"
-		"\n"
-		"Without -n or -t it runs until Ctrl-C.\n"
-		"Exit status: 0 done, 1 the device or the run failed, 2 bad arguments.\n"
-		"\n"
-		"Examples:\n"
-		"  vzero capture -d vivid -f YUYV -s 640x480 -r 25 -n 250\n"
-		"  vzero capture -d /dev/video1 -f NM12 -n 50 --json\n"
-		"  vzero capture -d vivid -t 10 --timeline-csv frames.csv\n"
-		"  vzero capture -d vivid --io dmabuf-import -n 100     (buffers from vgem/DRM)\n"
-		"  vzero capture -d /dev/video4 --reconnect=20 -t 60   (survive an unplug)\n");
+	        "usage: vzero capture -d DEV [OPTIONS]\n"
+	        "\n"
+	        "Streams from a V4L2 capture device with zero copies (driver buffers mapped and\n"
+	        "exported as DMA-bufs, or DMA-bufs imported from a DRM device) and prints what\n"
+	        "happened: frames, rate, drops by cause (sequence gaps, error-flagged buffers),\n"
+	        "recoveries (fatal streaming errors, disconnects), sequence and timestamp wraps,\n"
+	        "and the frame-interval statistics of the driver timestamps and of our DQBUF\n"
+	        "times (mean, std, p50, p99, max).  Ctrl-C stops and prints the summary.\n"
+	        "\n"
+	        "Options:\n" VZ_CLI_CAPTURE_HELP
+	        "      --mlock            mlockall() this process and report what is locked\n"
+	        "                         (driver buffers are kernel memory: never swapped,\n"
+	        "                         not lockable, reported separately)\n"
+	        "  -h, --help             this text\n"
+	        "\n"
+	        "Without -n or -t it runs until Ctrl-C.\n"
+	        "Exit status: 0 done, 1 the device or the run failed, 2 bad arguments.\n"
+	        "\n"
+	        "Examples:\n"
+	        "  vzero capture -d vivid -f YUYV -s 640x480 -r 25 -n 250\n"
+	        "  vzero capture -d /dev/video1 -f NM12 -n 50 --json\n"
+	        "  vzero capture -d vivid -t 10 --timeline-csv frames.csv\n"
+	        "  vzero capture -d vivid --io dmabuf-import -n 100     (buffers from vgem/DRM)\n"
+	        "  vzero capture -d /dev/video4 --reconnect=20 -t 60   (survive an unplug)\n");
 }
 
 /* Returns -1 to go on, else the exit code. */
 static int parse(struct run *r, int argc, char **argv)
 {
 	static const struct option own[] = {
-		{"mlock", no_argument, NULL, OPT_MLOCK},
-		{"help", no_argument, NULL, OPT_HELP},
+	        {"mlock", no_argument, NULL, OPT_MLOCK},
+	        {"help", no_argument, NULL, OPT_HELP},
 	};
 	struct option opts[48];
 	size_t n = 0;
@@ -114,22 +114,22 @@ static int parse(struct run *r, int argc, char **argv)
 			return VZ_EXIT_OK;
 		case ':':
 			vz_cli_error(CMD, "%s needs a value; see 'vzero capture --help'",
-				     argv[optind - 1]);
+			             argv[optind - 1]);
 			return VZ_EXIT_USAGE;
 		default:
 			vz_cli_error(CMD, "unknown option '%s'; see 'vzero capture --help'",
-				     argv[optind - 1]);
+			             argv[optind - 1]);
 			return VZ_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
 		vz_cli_error(CMD, "unexpected argument '%s'; see 'vzero capture --help'",
-			     argv[optind]);
+		             argv[optind]);
 		return VZ_EXIT_USAGE;
 	}
 	if (!r->o.cfg.device) {
 		vz_cli_error(CMD, "which device? give -d DEV (e.g. -d vivid or -d /dev/video0; "
-				  "`vzero devices` lists them)");
+		                  "`vzero devices` lists them)");
 		return VZ_EXIT_USAGE;
 	}
 	return -1;
@@ -181,10 +181,11 @@ static void record(struct run *r, const struct vz_frame_info *fi)
 		uint64_t bytes = 0;
 		for (unsigned p = 0; p < VZ_MAX_PLANES; p++)
 			bytes += fi->bytesused[p];
-		fprintf(r->csv, "%" PRIu32 ",%" PRIu32 ",0x%08" PRIx32 ",%" PRId64 ",%" PRId64
-				",%" PRIu64 "\n",
-			fi->sequence, fi->gap, fi->v4l2_flags, fi->t_driver_ns, fi->t_dqbuf_ns,
-			bytes);
+		fprintf(r->csv,
+		        "%" PRIu32 ",%" PRIu32 ",0x%08" PRIx32 ",%" PRId64 ",%" PRId64 ",%" PRIu64
+		        "\n",
+		        fi->sequence, fi->gap, fi->v4l2_flags, fi->t_driver_ns, fi->t_dqbuf_ns,
+		        bytes);
 	}
 }
 
@@ -199,7 +200,9 @@ static bool signalled(struct run *r)
 	return r->interrupted;
 }
 
-/* Waits for a vanished device in short slices so Ctrl-C still works. */
+/* Waits for a vanished device in short slices so Ctrl-C still works.  A
+ * node that reappears may not be usable at once (the driver settling, a
+ * format it lost): keep trying until the deadline, then say why. */
 static int reconnect(struct run *r, struct vz_err *err)
 {
 	fprintf(stderr, "vzero capture: %s\nvzero capture: waiting %s for it to come back...\n",
@@ -216,11 +219,12 @@ static int reconnect(struct run *r, struct vz_err *err)
 			r->have_prev = false;
 			return 0;
 		}
-		if (ret != -ETIMEDOUT && ret != -ENOENT && ret != -ENODEV)
-			return ret;
 		if (signalled(r))
 			return 1;
 		if (vz_now_ns() >= deadline) {
+			if (ret != -ETIMEDOUT)
+				return vz_err_prefix(err, "giving up after --reconnect=%g s",
+						     r->o.reconnect_ms / 1000.0);
 			vz_err_clear(err);
 			return vz_err_set(err, -ETIMEDOUT,
 					  "the device did not come back within %.1f s "
@@ -237,7 +241,7 @@ static int stream(struct run *r, struct vz_err *err)
 	if (ret < 0)
 		return ret;
 	int64_t deadline =
-		r->o.seconds > 0 ? r->t_start + (int64_t)(r->o.seconds * VZ_NSEC_PER_SEC) : 0;
+	        r->o.seconds > 0 ? r->t_start + (int64_t)(r->o.seconds * VZ_NSEC_PER_SEC) : 0;
 	int64_t progress = r->t_start;
 	struct vz_capture_stats last = {0};
 	while (!r->o.frames || r->good < r->o.frames) {
@@ -248,8 +252,8 @@ static int stream(struct run *r, struct vz_err *err)
 		if (deadline && (deadline - now) / VZ_NSEC_PER_MSEC < timeout)
 			timeout = (int)((deadline - now) / VZ_NSEC_PER_MSEC) + 1;
 		struct pollfd p[2] = {
-			{.fd = vz_capture_fd(r->cap), .events = POLLIN | POLLPRI},
-			{.fd = r->sfd, .events = POLLIN},
+		        {.fd = vz_capture_fd(r->cap), .events = POLLIN | POLLPRI},
+		        {.fd = r->sfd, .events = POLLIN},
 		};
 		int n = poll(p, 2, timeout);
 		if (n < 0 && errno == EINTR)
@@ -260,13 +264,14 @@ static int stream(struct run *r, struct vz_err *err)
 			break;
 		if (n == 0 || !p[0].revents) {
 			if (vz_now_ns() - progress > STALL_NS)
-				return vz_err_set(err, -ETIMEDOUT,
-						  "%s (%s) delivered no frame for %lld s: the source "
-						  "stalled (is its input producing video? check with "
-						  "`v4l2-ctl -d %s --all`)",
-						  vz_capture_path(r->cap), vz_capture_card(r->cap),
-						  (long long)(STALL_NS / VZ_NSEC_PER_SEC),
-						  vz_capture_path(r->cap));
+				return vz_err_set(
+				        err, -ETIMEDOUT,
+				        "%s (%s) delivered no frame for %lld s: the source "
+				        "stalled (is its input producing video? check with "
+				        "`v4l2-ctl -d %s --all`)",
+				        vz_capture_path(r->cap), vz_capture_card(r->cap),
+				        (long long)(STALL_NS / VZ_NSEC_PER_SEC),
+				        vz_capture_path(r->cap));
 			continue;
 		}
 		struct vz_frame_info fi;
@@ -277,7 +282,8 @@ static int stream(struct run *r, struct vz_err *err)
 			if (ret < 0 && ret != -ENODEV)
 				return ret;
 		} else if (ret == VZ_CAPTURE_FORMAT_CHANGED) {
-			fprintf(stderr, "vzero capture: the source changed format; renegotiating\n");
+			fprintf(stderr,
+			        "vzero capture: the source changed format; renegotiating\n");
 			ret = vz_capture_renegotiate(r->cap, err);
 			if (ret < 0)
 				return ret;
@@ -322,9 +328,9 @@ static void json_str(FILE *out, const char *s)
 static void json_summary(FILE *out, const char *key, const struct vz_summary *s)
 {
 	fprintf(out,
-		"\"%s\":{\"n\":%" PRIu64 ",\"mean\":%.4f,\"std\":%.4f,\"p50\":%.4f,"
-		"\"p99\":%.4f,\"max\":%.4f}",
-		key, s->n, s->mean, s->std, s->p50, s->p99, s->max);
+	        "\"%s\":{\"n\":%" PRIu64 ",\"mean\":%.4f,\"std\":%.4f,\"p50\":%.4f,"
+	        "\"p99\":%.4f,\"max\":%.4f}",
+	        key, s->n, s->mean, s->std, s->p50, s->p99, s->max);
 }
 
 static const char *mib(uint64_t bytes, char *buf, size_t len)
@@ -365,83 +371,83 @@ static void print_summary(struct run *r)
 		fputs(",\"format\":{\"fourcc\":", o);
 		json_str(o, fcc);
 		fprintf(o, ",\"width\":%u,\"height\":%u,\"fps\":%.4f}", f->width, f->height,
-			fps_nom);
+		        fps_nom);
 		fprintf(o, ",\"io\":\"%s\",\"libv4l2\":%s,\"buffers\":%u", io,
-			r->o.cfg.libv4l2 ? "true" : "false", vz_capture_buffer_count(r->cap));
+		        r->o.cfg.libv4l2 ? "true" : "false", vz_capture_buffer_count(r->cap));
 		fprintf(o,
-			",\"frames\":%" PRIu64 ",\"duration_s\":%.3f,\"fps\":%.3f"
-			",\"interrupted\":%s",
-			r->good, dur, fps, r->interrupted ? "true" : "false");
+		        ",\"frames\":%" PRIu64 ",\"duration_s\":%.3f,\"fps\":%.3f"
+		        ",\"interrupted\":%s",
+		        r->good, dur, fps, r->interrupted ? "true" : "false");
 		fprintf(o, ",\"drops\":{\"driver_gap\":%" PRIu64 ",\"error_flag\":%" PRIu64 "}",
-			st.driver_drops, st.error_frames);
+		        st.driver_drops, st.error_frames);
 		fprintf(o,
-			",\"capture\":{\"frames\":%" PRIu64 ",\"driver_drops\":%" PRIu64
-			",\"error_frames\":%" PRIu64 ",\"restarts\":%" PRIu64
-			",\"disconnects\":%" PRIu64 ",\"reconnects\":%" PRIu64
-			",\"source_changes\":%" PRIu64 ",\"seq_wraps\":%" PRIu64
-			",\"ts_jumps\":%" PRIu64 ",\"bytes_copied\":%" PRIu64 "}",
-			st.frames, st.driver_drops, st.error_frames, st.restarts, st.disconnects,
-			st.reconnects, st.source_changes, st.seq_wraps, st.ts_jumps,
-			st.bytes_copied);
+		        ",\"capture\":{\"frames\":%" PRIu64 ",\"driver_drops\":%" PRIu64
+		        ",\"error_frames\":%" PRIu64 ",\"restarts\":%" PRIu64
+		        ",\"disconnects\":%" PRIu64 ",\"reconnects\":%" PRIu64
+		        ",\"source_changes\":%" PRIu64 ",\"seq_wraps\":%" PRIu64
+		        ",\"ts_jumps\":%" PRIu64 ",\"bytes_copied\":%" PRIu64 "}",
+		        st.frames, st.driver_drops, st.error_frames, st.restarts, st.disconnects,
+		        st.reconnects, st.source_changes, st.seq_wraps, st.ts_jumps,
+		        st.bytes_copied);
 		fprintf(o, ",\"timestamps\":{\"monotonic\":%s,\"source\":\"%s\"},",
-			r->last_fi.ts_monotonic ? "true" : "false",
-			eof ? "end-of-frame" : "start-of-exposure");
+		        r->last_fi.ts_monotonic ? "true" : "false",
+		        eof ? "end-of-frame" : "start-of-exposure");
 		json_summary(o, "interval_driver_ms", &sd);
 		fputc(',', o);
 		json_summary(o, "interval_dqbuf_ms", &sq);
 		fprintf(o,
-			",\"memlock\":{\"requested\":%s,\"mlockall_errno\":%d,"
-			"\"vmlck_bytes\":%" PRIu64 ",\"driver_bytes\":%" PRIu64 "}}\n",
-			r->mem.requested ? "true" : "false", r->mem.mlockall_errno,
-			r->mem.vmlck_bytes, r->mem.driver_bytes);
+		        ",\"memlock\":{\"requested\":%s,\"mlockall_errno\":%d,"
+		        "\"vmlck_bytes\":%" PRIu64 ",\"driver_bytes\":%" PRIu64 "}}\n",
+		        r->mem.requested ? "true" : "false", r->mem.mlockall_errno,
+		        r->mem.vmlck_bytes, r->mem.driver_bytes);
 		return;
 	}
 
 	FILE *o = stdout;
 	char b1[32], b2[32];
 	fprintf(o, "vzero capture: %s  card \"%s\"  driver %s\n", vz_capture_path(r->cap),
-		vz_capture_card(r->cap), vz_capture_driver(r->cap));
+	        vz_capture_card(r->cap), vz_capture_driver(r->cap));
 	fprintf(o, "  format     %s %ux%u @ %g fps, io %s%s, %u buffers%s\n", fcc, f->width,
-		f->height, fps_nom, io, r->o.cfg.libv4l2 ? " via libv4l2" : "",
-		vz_capture_buffer_count(r->cap),
-		r->o.cfg.io == VZ_IO_MMAP && !st.bytes_copied ? " (DMA-buf exports rw + ro)" : "");
+	        f->height, fps_nom, io, r->o.cfg.libv4l2 ? " via libv4l2" : "",
+	        vz_capture_buffer_count(r->cap),
+	        r->o.cfg.io == VZ_IO_MMAP && !st.bytes_copied ? " (DMA-buf exports rw + ro)" : "");
 	fprintf(o, "  frames     %" PRIu64 " in %.2f s (%.2f fps)%s\n", r->good, dur, fps,
-		r->interrupted ? ", stopped by signal" : "");
-	fprintf(o, "  drops      driver gap %" PRIu64 ", error flag %" PRIu64 "\n",
-		st.driver_drops, st.error_frames);
+	        r->interrupted ? ", stopped by signal" : "");
+	fprintf(o, "  drops      driver gap %" PRIu64 ", error flag %" PRIu64 "\n", st.driver_drops,
+	        st.error_frames);
 	fprintf(o,
-		"  faults     restarts %" PRIu64 ", disconnects %" PRIu64 ", reconnects %" PRIu64
-		", source changes %" PRIu64 ", seq wraps %" PRIu64 ", ts jumps %" PRIu64 "\n",
-		st.restarts, st.disconnects, st.reconnects, st.source_changes, st.seq_wraps,
-		st.ts_jumps);
+	        "  faults     restarts %" PRIu64 ", disconnects %" PRIu64 ", reconnects %" PRIu64
+	        ", source changes %" PRIu64 ", seq wraps %" PRIu64 ", ts jumps %" PRIu64 "\n",
+	        st.restarts, st.disconnects, st.reconnects, st.source_changes, st.seq_wraps,
+	        st.ts_jumps);
 	fprintf(o, "  copies     %" PRIu64 " bytes copied%s\n", st.bytes_copied,
-		st.bytes_copied ? " (libv4l2 conversion)" : "");
+	        st.bytes_copied ? " (libv4l2 conversion)" : "");
 	fprintf(o, "  timestamps %s clock, taken at %s\n",
-		r->last_fi.ts_monotonic ? "CLOCK_MONOTONIC" : "non-monotonic",
-		eof ? "end of frame" : "start of exposure");
+	        r->last_fi.ts_monotonic ? "CLOCK_MONOTONIC" : "non-monotonic",
+	        eof ? "end of frame" : "start of exposure");
 	fprintf(o, "  interval ms        n      mean       std       p50       p99       max\n");
 	fprintf(o, "    driver    %7" PRIu64 " %9.3f %9.3f %9.3f %9.3f %9.3f\n", sd.n, sd.mean,
-		sd.std, sd.p50, sd.p99, sd.max);
+	        sd.std, sd.p50, sd.p99, sd.max);
 	fprintf(o, "    dqbuf     %7" PRIu64 " %9.3f %9.3f %9.3f %9.3f %9.3f\n", sq.n, sq.mean,
-		sq.std, sq.p50, sq.p99, sq.max);
+	        sq.std, sq.p50, sq.p99, sq.max);
 	if (r->good > 1 && r->n_dq + 1 < r->good)
 		fprintf(o, "    (statistics over the first %zu intervals)\n", r->n_dq);
 	if (!r->mem.requested) {
 		fprintf(o, "  memlock    not requested (--mlock); driver buffers %s mapped\n",
-			mib(r->mem.driver_bytes, b1, sizeof(b1)));
+		        mib(r->mem.driver_bytes, b1, sizeof(b1)));
 	} else if (r->mem.mlockall_errno) {
 		fprintf(o,
-			"  memlock    mlockall failed: %s; VmLck %s (nothing more locked); raise "
-			"RLIMIT_MEMLOCK (`ulimit -l`, systemd LimitMEMLOCK=) or grant "
-			"CAP_IPC_LOCK\n",
-			strerror(r->mem.mlockall_errno), mib(r->mem.vmlck_bytes, b1, sizeof(b1)));
+		        "  memlock    mlockall failed: %s; VmLck %s (nothing more locked); raise "
+		        "RLIMIT_MEMLOCK (`ulimit -l`, systemd LimitMEMLOCK=) or grant "
+		        "CAP_IPC_LOCK\n",
+		        strerror(r->mem.mlockall_errno), mib(r->mem.vmlck_bytes, b1, sizeof(b1)));
 	} else {
 		fprintf(o,
-			"  memlock    mlockall ok: VmLck %s of this process's memory locked; "
-			"driver buffers %s mapped are kernel memory: not lockable, never "
-			"swapped\n",
-			mib(r->mem.vmlck_bytes, b1, sizeof(b1)),
-			mib(r->mem.driver_bytes, b2, sizeof(b2)));
+		        "  memlock    mlockall ok: VmLck %s of this process's memory locked; "
+		        "driver buffers %s mapped are kernel memory: not lockable, never "
+		        "swapped\n",
+		        mib(r->mem.vmlck_bytes, b1, sizeof(b1)),
+		        mib(r->mem.driver_bytes, b2, sizeof(b2)));
 	}
 }
 
@@ -461,8 +467,10 @@ int vz_cmd_capture(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
-	/* Signals arrive as a readable fd in the poll set: no handler state. */
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
+	/* Signals arrive as a readable fd in the poll set: no handler state.
+	 * A shell starts background jobs with SIGINT ignored, which would
+	 * discard it before signalfd sees it: we handle it, so take it back. */
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 || signal(SIGINT, SIG_DFL) == SIG_ERR ||
 	    (r.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
 		vz_cli_error(CMD, "cannot set up signal handling: %s", strerror(errno));
 		goto out;
@@ -477,17 +485,20 @@ int vz_cmd_capture(int argc, char **argv)
 		r.csv = fopen(r.o.timeline_csv, "we");
 		if (!r.csv) {
 			vz_cli_error(CMD, "cannot write the timeline to %s: %s", r.o.timeline_csv,
-				     strerror(errno));
+			             strerror(errno));
 			goto out;
 		}
+		/* A line per frame as it happens: `tail -f` and scripts can
+		 * watch a run in progress. */
+		setvbuf(r.csv, NULL, _IOLBF, 0);
 		fprintf(r.csv, "sequence,gap,flags,t_driver_ns,t_dqbuf_ns,bytesused\n");
 	}
 	/* After every allocation, so MCL_CURRENT covers all of it. */
 	if (r.mlock && vz_memlock_apply(&r.mem) < 0)
 		fprintf(stderr,
-			"vzero capture: mlockall failed: %s; continuing unlocked (see the "
-			"memlock line)\n",
-			strerror(r.mem.mlockall_errno));
+		        "vzero capture: mlockall failed: %s; continuing unlocked (see the "
+		        "memlock line)\n",
+		        strerror(r.mem.mlockall_errno));
 	int ret = stream(&r, &err);
 	if (ret < 0) {
 		r.t_end = vz_now_ns();
