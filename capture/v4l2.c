@@ -1025,7 +1025,8 @@ int vz_capture_next(struct vz_capture *c, uint32_t revents, struct vz_frame_info
 	if (c->mplane) {
 		for (unsigned p = 0; p < b.length && p < VZ_MAX_PLANES; p++) {
 			uint32_t off = planes[p].data_offset;
-			fi->bytesused[p] = planes[p].bytesused > off ? planes[p].bytesused - off : 0;
+			fi->bytesused[p] =
+			        planes[p].bytesused > off ? planes[p].bytesused - off : 0;
 			bytes += fi->bytesused[p];
 		}
 	} else {

@@ -398,31 +398,25 @@ fail:
 static void on_capture(void *data, int fd, uint32_t events)
 {
 	struct vz_pipeline *p = data;
+	struct vz_frame_info fi;
+	struct vz_err e = {0};
 	(void)fd;
-	/* Drain everything ready: several buffers can complete per wakeup. */
-	for (int budget = VZ_MAX_BUFFERS; budget > 0 && !vz_loop_quitting(p->loop); budget--) {
-		struct vz_frame_info fi;
-		struct vz_err e = {0};
-		int r = p->src.ops->next(p->src.impl, events, &fi, &e);
-		events = 0;
-		if (r == 1) {
-			deliver(p, &fi);
-			continue;
-		}
-		if (r == 0)
-			return;
-		if (r == VZ_CAPTURE_FORMAT_CHANGED) {
-			recover(p, r);
-			return;
-		}
-		if (r == -ENODEV && p->cfg.reconnect_timeout_ms >= 0) {
-			recover(p, r);
-			return;
-		}
-		vz_err_set(&p->err, r, "%s", e.msg[0] ? e.msg : strerror(-r));
-		finish(p, r);
+	/* One frame per wake-up: epoll is level-triggered, so a second ready
+	 * buffer wakes us again at once, and we save the DQBUF that would
+	 * only say EAGAIN on every frame. */
+	int r = p->src.ops->next(p->src.impl, events, &fi, &e);
+	if (r == 1) {
+		deliver(p, &fi);
 		return;
 	}
+	if (r == 0)
+		return;
+	if (r == VZ_CAPTURE_FORMAT_CHANGED || (r == -ENODEV && p->cfg.reconnect_timeout_ms >= 0)) {
+		recover(p, r);
+		return;
+	}
+	vz_err_set(&p->err, r, "%s", e.msg[0] ? e.msg : strerror(-r));
+	finish(p, r);
 }
 
 static void on_wake(void *data)

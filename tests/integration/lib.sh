@@ -59,18 +59,16 @@ e = sys.argv[2]
 print(eval(("d" + e) if e.startswith("[") else e))' "$1" "$2"
 }
 
-# The capture node of vivid instance N (0-based): /dev/videoX.
+# The capture node of vivid instance N (0-based): /dev/videoX.  vivid names
+# its nodes in sysfs ("vivid-000-vid-cap"), which is far cheaper than asking
+# v4l2-ctl about every node.
 vivid_cap() {
-	local want=${1:-0} dev bus caps
-	for dev in /dev/video*; do
-		[[ -c $dev ]] || continue
-		bus=$(v4l2-ctl -d "$dev" --info 2>/dev/null | awk -F': ' '/Bus info/{print $2; exit}')
-		[[ $bus == "platform:vivid-$(printf %03d "$want")" ]] || continue
-		caps=$(v4l2-ctl -d "$dev" --info 2>/dev/null | sed -n '/Device Caps/,$p')
-		if grep -q 'Video Capture' <<<"$caps"; then
-			echo "$dev"
-			return 0
-		fi
+	local want n
+	want=$(printf 'vivid-%03d-vid-cap' "${1:-0}")
+	for n in /sys/class/video4linux/video*; do
+		[[ -r $n/name && $(<"$n/name") == "$want" ]] || continue
+		echo "/dev/${n##*/}"
+		return 0
 	done
 	return 1
 }

@@ -80,6 +80,7 @@ test_ctrl_get_set_roundtrip() {
 test_ctrl_name_matching() {
 	local d0
 	d0=$(vivid_capture 0)
+	# shellcheck disable=SC2064 # expand now: the node is known now
 	trap "v4l2-ctl -d $d0 -c percentage_of_dropped_buffers=0" EXIT
 	vz_run ctrl -d "$d0" --set "Percentage of Dropped Buffers=5"
 	assert_eq "$rc" 0 "set by the driver's name"
@@ -131,6 +132,7 @@ test_ctrl_unknown_name() {
 test_ctrl_menu_and_flags() {
 	local d0
 	d0=$(vivid_capture 0)
+	# shellcheck disable=SC2064
 	trap "v4l2-ctl -d $d0 -c test_pattern=0" EXIT
 	vz_run ctrl -d "$d0" --set "test_pattern=100% Colorbar" --get test_pattern
 	assert_eq "$rc" 0 "menu by item name"
@@ -160,6 +162,7 @@ test_ctrl_menu_and_flags() {
 		assert_contains err.txt "'Gain' on $d0 is inactive"
 	fi
 	# Strings: length limits come from the driver (vivid: 2..4).
+	# shellcheck disable=SC2064
 	trap "v4l2-ctl -d $d0 -c test_pattern=0; v4l2-ctl -d $d0 -c string='  '" EXIT
 	vz_run ctrl -d "$d0" --set string=abc --get string
 	assert_eq "$rc" 0 "string set"
@@ -170,7 +173,7 @@ test_ctrl_menu_and_flags() {
 }
 
 test_ctrl_busy_while_streaming() {
-	local d0 pid i
+	local d0 pid
 	d0=$(vivid_capture 0)
 	vivid_reset "$d0"
 	v4l2-ctl -d "$d0" --stream-mmap --stream-count=100000 >/dev/null 2>&1 &
@@ -178,7 +181,7 @@ test_ctrl_busy_while_streaming() {
 	# shellcheck disable=SC2064
 	trap "kill $pid 2>/dev/null; wait $pid 2>/dev/null || true" EXIT
 	# Wait for streaming: vivid grabs its crop/compose/scaler switches.
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		v4l2-ctl -d "$d0" -l 2>/dev/null | grep -q 'enable_capture_cropping.*grabbed' && break
 		sleep 0.1
 	done

@@ -5,10 +5,17 @@
 # Shared helpers (_vz_cap, _vz_node, _vzc_check_timeline, _vzc_clean_capture).
 source "$(dirname "${BASH_SOURCE[0]}")/t-capture.sh"
 
-# Presses a button control while a capture runs: sleeps first so the
-# stream is up.
-_vzf_press_later() { # dev control delay
-	(sleep "$3"; v4l2-ctl -d "$1" -c "$2=1" && echo "pressed $2 on $1" >&2) &
+# Presses a button control once a capture is really streaming (its
+# timeline has 10 frames): start-up in a loaded TCG guest takes seconds, and
+# vivid ignores a fatal-error injection before STREAMON.
+_vzf_press_when_streaming() { # dev control csv
+	(
+		for ((i = 0; i < 600; i++)); do
+			[[ -f $3 && $(wc -l <"$3") -ge 11 ]] && break
+			sleep 0.1
+		done
+		v4l2-ctl -d "$1" -c "$2=1" && echo "pressed $2 on $1 after $(($(wc -l <"$3") - 1)) frames" >&2
+	) &
 }
 
 # Waits for vivid instance N's capture node to exist again (after a
@@ -30,7 +37,7 @@ test_fault_dropped_buffers() {
 	dev=$(_vz_cap 0)
 	vivid_reset "$dev"
 	vivid_set "$dev" percentage_of_dropped_buffers 50
-	run "$VZ" capture -d "$dev" -s 640x480 -n 40 --json --timeline-csv drop.csv >drop.json
+	run "$VZ" capture -d "$dev" -s 640x480 -r 25 -n 40 --json --timeline-csv drop.csv >drop.json
 	vivid_reset "$dev"
 	cat drop.json
 	[[ $rc == 0 ]] || fail "capture with dropped buffers exited $rc"
@@ -49,8 +56,8 @@ test_fault_error_flag() {
 	local dev
 	dev=$(_vz_cap 0)
 	vivid_reset "$dev"
-	_vzf_press_later "$dev" inject_v4l2_buf_flag_error 1.5
-	run "$VZ" capture -d "$dev" -s 640x480 -n 75 --json >err.json
+	_vzf_press_when_streaming "$dev" inject_v4l2_buf_flag_error err.csv
+	run "$VZ" capture -d "$dev" -s 640x480 -r 25 -n 75 --json --timeline-csv err.csv >err.json
 	wait
 	cat err.json
 	[[ $rc == 0 ]] || fail "capture with an error-flagged buffer exited $rc"
@@ -64,8 +71,8 @@ test_fault_fatal_streaming_error() {
 	local dev
 	dev=$(_vz_cap 0)
 	vivid_reset "$dev"
-	_vzf_press_later "$dev" inject_fatal_streaming_error 1.5
-	run "$VZ" capture -d "$dev" -s 640x480 -n 75 --json >fatal.json
+	_vzf_press_when_streaming "$dev" inject_fatal_streaming_error fatal.csv
+	run "$VZ" capture -d "$dev" -s 640x480 -r 25 -n 75 --json --timeline-csv fatal.csv >fatal.json
 	wait
 	cat fatal.json
 	[[ $rc == 0 ]] || fail "capture did not survive a fatal streaming error (exit $rc)"
@@ -77,8 +84,8 @@ test_fault_disconnect() {
 	local dev
 	dev=$(_vz_cap 2)
 	vivid_reset "$dev"
-	_vzf_press_later "$dev" disconnect 1.5
-	run "$VZ" capture -d "$dev" -n 1000 >disc.out 2>disc.err
+	_vzf_press_when_streaming "$dev" disconnect disc.csv
+	run "$VZ" capture -d "$dev" -s 640x480 -r 25 -n 1000 --timeline-csv disc.csv >disc.out 2>disc.err
 	wait
 	cat disc.out disc.err
 	assert_eq "$rc" 1 "exit status after a disconnect without --reconnect"
@@ -88,8 +95,9 @@ test_fault_disconnect() {
 	dev=$(_vzf_wait_node 2 15)
 	echo "node back as $dev" >&2
 	vivid_reset "$dev"
-	_vzf_press_later "$dev" disconnect 1.5
-	run "$VZ" capture -d "$dev" -n 100 --reconnect=20 --json >rec.json 2>rec.err
+	_vzf_press_when_streaming "$dev" disconnect rec.csv
+	run "$VZ" capture -d "$dev" -s 640x480 -r 25 -n 100 --reconnect=20 --json --timeline-csv rec.csv \
+		>rec.json 2>rec.err
 	wait
 	cat rec.json rec.err
 	[[ $rc == 0 ]] || fail "capture with --reconnect=20 exited $rc"

@@ -114,8 +114,7 @@ int main(int argc, char **argv)
 		printf("SKIP: no DRM node %s (load vgem)\n", node);
 		return 77;
 	}
-	struct vz_capture_config cfg = {
-	        .device = argv[1], .io = VZ_IO_DMABUF_IMPORT};
+	struct vz_capture_config cfg = {.device = argv[1], .io = VZ_IO_DMABUF_IMPORT};
 	if (argc > 4 && vz_fourcc_parse(argv[4], &cfg.fourcc) < 0)
 		return 2;
 	struct own o;

@@ -25,8 +25,9 @@
 /* Intervals are kept for the statistics; a run longer than this keeps
  * counting frames but summarises the first ones only. */
 #define MAX_INTERVALS (1u << 21)
-/* No frame for this long while streaming means the source stalled. */
-#define STALL_NS (5 * VZ_NSEC_PER_SEC)
+/* No frame for this long (plus ten frame intervals) while streaming means
+ * the source stalled; an overloaded emulated guest can pause for seconds. */
+#define STALL_NS (10 * VZ_NSEC_PER_SEC)
 
 enum {
 	OPT_MLOCK = VZ_OPT_CAPTURE_LAST + 1,
@@ -206,16 +207,16 @@ static bool signalled(struct run *r)
 static int reconnect(struct run *r, struct vz_err *err)
 {
 	fprintf(stderr, "vzero capture: %s\nvzero capture: waiting %s for it to come back...\n",
-		err->msg, r->o.reconnect_ms > 0 ? "up to the --reconnect time" : "(forever)");
+	        err->msg, r->o.reconnect_ms > 0 ? "up to the --reconnect time" : "(forever)");
 	int64_t deadline = r->o.reconnect_ms > 0
-				   ? vz_now_ns() + (int64_t)r->o.reconnect_ms * VZ_NSEC_PER_MSEC
-				   : INT64_MAX;
+	                           ? vz_now_ns() + (int64_t)r->o.reconnect_ms * VZ_NSEC_PER_MSEC
+	                           : INT64_MAX;
 	for (;;) {
 		vz_err_clear(err);
 		int ret = vz_capture_reconnect(r->cap, 200, err);
 		if (ret == 0) {
 			fprintf(stderr, "vzero capture: %s is back, streaming again\n",
-				vz_capture_path(r->cap));
+			        vz_capture_path(r->cap));
 			r->have_prev = false;
 			return 0;
 		}
@@ -224,12 +225,12 @@ static int reconnect(struct run *r, struct vz_err *err)
 		if (vz_now_ns() >= deadline) {
 			if (ret != -ETIMEDOUT)
 				return vz_err_prefix(err, "giving up after --reconnect=%g s",
-						     r->o.reconnect_ms / 1000.0);
+				                     r->o.reconnect_ms / 1000.0);
 			vz_err_clear(err);
 			return vz_err_set(err, -ETIMEDOUT,
-					  "the device did not come back within %.1f s "
-					  "(--reconnect=%g)",
-					  r->o.reconnect_ms / 1000.0, r->o.reconnect_ms / 1000.0);
+			                  "the device did not come back within %.1f s "
+			                  "(--reconnect=%g)",
+			                  r->o.reconnect_ms / 1000.0, r->o.reconnect_ms / 1000.0);
 		}
 	}
 }
@@ -243,6 +244,7 @@ static int stream(struct run *r, struct vz_err *err)
 	int64_t deadline =
 	        r->o.seconds > 0 ? r->t_start + (int64_t)(r->o.seconds * VZ_NSEC_PER_SEC) : 0;
 	int64_t progress = r->t_start;
+	int64_t stall = STALL_NS + 10 * vz_format_interval_ns(vz_capture_format(r->cap));
 	struct vz_capture_stats last = {0};
 	while (!r->o.frames || r->good < r->o.frames) {
 		int64_t now = vz_now_ns();
@@ -263,7 +265,7 @@ static int stream(struct run *r, struct vz_err *err)
 		if (signalled(r))
 			break;
 		if (n == 0 || !p[0].revents) {
-			if (vz_now_ns() - progress > STALL_NS)
+			if (vz_now_ns() - progress > stall)
 				return vz_err_set(
 				        err, -ETIMEDOUT,
 				        "%s (%s) delivered no frame for %lld s: the source "
