@@ -26,6 +26,7 @@
 #include <linux/videodev2.h>
 
 #include "capture.h"
+#include "report.h"
 
 /* Node name prefixes in the order a listing shows them. */
 static const char *const node_prefixes[] = {
@@ -708,21 +709,6 @@ static void fps_str(struct v4l2_fract iv, char *buf, size_t len)
 		*p = '\0';
 }
 
-static void json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
 /* Rates for one discrete size: "25, 12.5 fps" (human) or [25, 12.5] /
  * {"min":..,"max":..} (JSON, after the key).  Nothing when the driver
  * doesn't enumerate intervals. */
@@ -850,13 +836,13 @@ static void print_json_node(FILE *out, const struct node *nd, int fd, bool first
 	version_str(nd->version, ver, sizeof(ver));
 	fputs(first ? "\n  {" : ",\n  {", out);
 	fputs("\"path\": ", out);
-	json_str(out, nd->path);
+	vz_json_str(out, nd->path);
 	fputs(", \"driver\": ", out);
-	json_str(out, nd->driver);
+	vz_json_str(out, nd->driver);
 	fputs(", \"card\": ", out);
-	json_str(out, nd->card);
+	vz_json_str(out, nd->card);
 	fputs(", \"bus_info\": ", out);
-	json_str(out, nd->bus);
+	vz_json_str(out, nd->bus);
 	fprintf(out, ", \"version\": \"%s\", \"multiplanar\": %s, \"streaming\": %s", ver,
 	        type == V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE ? "true" : "false",
 	        (nd->caps & V4L2_CAP_STREAMING) ? "true" : "false");
@@ -871,9 +857,9 @@ static void print_json_node(FILE *out, const struct node *nd, int fd, bool first
 		copy_field(desc, sizeof(desc), fd_desc.description, sizeof(fd_desc.description));
 		fourcc_str(fd_desc.pixelformat, false, fcc);
 		fputs(i ? ",\n    {\"fourcc\": " : "\n    {\"fourcc\": ", out);
-		json_str(out, fcc);
+		vz_json_str(out, fcc);
 		fputs(", \"description\": ", out);
-		json_str(out, desc);
+		vz_json_str(out, desc);
 		fprintf(out, ", \"compressed\": %s, \"sizes\": ",
 		        (fd_desc.flags & V4L2_FMT_FLAG_COMPRESSED) ? "true" : "false");
 		print_sizes(out, fd, fd_desc.pixelformat, true, "");

@@ -306,7 +306,7 @@ void vz_report_print(FILE *out, const struct vz_report *r)
 
 /* ---- JSON ---- */
 
-static void json_str(FILE *f, const char *s)
+void vz_json_str(FILE *f, const char *s)
 {
 	if (!s) {
 		fputs("null", f);
@@ -345,7 +345,7 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void json_num(FILE *f, double v)
+void vz_json_num(FILE *f, double v)
 {
 	if (!isfinite(v))
 		fputs("null", f);
@@ -353,7 +353,7 @@ static void json_num(FILE *f, double v)
 		fprintf(f, "%.6f", v);
 }
 
-static void json_summary(FILE *f, const struct vz_summary *s)
+void vz_json_summary(FILE *f, const struct vz_summary *s)
 {
 	const double v[] = {s->mean, s->std, s->min, s->p50, s->p95, s->p99, s->p999, s->max};
 	static const char *const k[] = {"mean", "std", "min", "p50", "p95", "p99", "p99_9", "max"};
@@ -365,7 +365,7 @@ static void json_summary(FILE *f, const struct vz_summary *s)
 		if (s->n == 0)
 			fputs("null", f);
 		else
-			json_num(f, v[i]);
+			vz_json_num(f, v[i]);
 	}
 	fputc('}', f);
 }
@@ -376,24 +376,24 @@ int vz_report_write_json(FILE *out, const struct vz_report *r)
 	char fourcc[5];
 
 	fputs("{\"command\":", out);
-	json_str(out, m->command);
+	vz_json_str(out, m->command);
 	fputs(",\"device\":", out);
-	json_str(out, m->device);
+	vz_json_str(out, m->device);
 	fputs(",\"card\":", out);
-	json_str(out, m->card);
+	vz_json_str(out, m->card);
 	fputs(",\"driver\":", out);
-	json_str(out, m->driver);
+	vz_json_str(out, m->driver);
 	fputs(",\"format\":", out);
 	if (m->fmt) {
 		vz_fourcc_chars(m->fmt->fourcc, fourcc);
 		fputs("{\"fourcc\":", out);
-		json_str(out, fourcc);
+		vz_json_str(out, fourcc);
 		fprintf(out,
 		        ",\"width\":%" PRIu32 ",\"height\":%" PRIu32 ",\"fps\":", m->fmt->width,
 		        m->fmt->height);
 		double iv = vz_fmt_interval_ms(m->fmt);
 		if (iv > 0.0)
-			json_num(out, 1000.0 / iv);
+			vz_json_num(out, 1000.0 / iv);
 		else
 			fputs("null", out);
 		fputc('}', out);
@@ -401,45 +401,45 @@ int vz_report_write_json(FILE *out, const struct vz_report *r)
 		fputs("null", out);
 	}
 	fputs(",\"io\":", out);
-	json_str(out, m->io);
+	vz_json_str(out, m->io);
 	fputs(",\"processors\":", out);
-	json_str(out, m->processors ? m->processors : "");
+	vz_json_str(out, m->processors ? m->processors : "");
 	fprintf(out, ",\"frames\":%" PRIu64 ",\"records\":%" PRIu64 ",\"duration_s\":", r->frames,
 	        r->records);
-	json_num(out, r->duration_s);
+	vz_json_num(out, r->duration_s);
 	fputs(",\"fps\":", out);
-	json_num(out, r->fps);
+	vz_json_num(out, r->fps);
 	fputs(",\"nominal_interval_ms\":", out);
 	if (r->nominal_interval_ms > 0.0)
-		json_num(out, r->nominal_interval_ms);
+		vz_json_num(out, r->nominal_interval_ms);
 	else
 		fputs("null", out);
 	fputs(",\"interval_driver_ms\":", out);
-	json_summary(out, &r->interval_driver);
+	vz_json_summary(out, &r->interval_driver);
 	fputs(",\"interval_dqbuf_ms\":", out);
-	json_summary(out, &r->interval_dqbuf);
+	vz_json_summary(out, &r->interval_dqbuf);
 	fputs(",\"latency_ms\":{\"dqbuf\":", out);
-	json_summary(out, &r->lat_dqbuf);
+	vz_json_summary(out, &r->lat_dqbuf);
 	fputs(",\"process\":", out);
-	json_summary(out, &r->lat_process);
+	vz_json_summary(out, &r->lat_process);
 	fputs(",\"requeue\":", out);
-	json_summary(out, &r->lat_requeue);
+	vz_json_summary(out, &r->lat_requeue);
 	fputs("},\"sinks\":[", out);
 	for (unsigned s = 0; s < r->nsinks; s++) {
 		const struct vz_sink_stats *ss = &r->stats.sink[s];
 		fputs(s ? ",{\"name\":" : "{\"name\":", out);
-		json_str(out, r->stats.sink_name[s]);
+		vz_json_str(out, r->stats.sink_name[s]);
 		fprintf(out,
 		        ",\"frames\":%" PRIu64 ",\"released\":%" PRIu64 ",\"drops_budget\":%" PRIu64
 		        ",\"drops_failure\":%" PRIu64 ",\"bytes_copied\":%" PRIu64
 		        ",\"inflight_hwm\":%u,\"handoff_ms\":",
 		        ss->frames, ss->released, ss->drops_budget, ss->drops_failure,
 		        ss->bytes_copied, ss->inflight_hwm);
-		json_summary(out, &r->lat_sink[s]);
+		vz_json_summary(out, &r->lat_sink[s]);
 		fputs(",\"hold_ms\":", out);
-		json_summary(out, &r->hold_sink[s]);
+		vz_json_summary(out, &r->hold_sink[s]);
 		fputs(",\"proof\":", out);
-		json_str(out, ss->proof);
+		vz_json_str(out, ss->proof);
 		fputc('}', out);
 	}
 	fprintf(out, "],\"late_frames\":%" PRIu64 ",\"drops\":{", r->late_frames);
@@ -449,7 +449,7 @@ int vz_report_write_json(FILE *out, const struct vz_report *r)
 	fprintf(out,
 	        "},\"inflight_hwm\":%u,\"bytes_copied\":%" PRIu64 ",\"bytes_copied_per_frame\":",
 	        r->inflight_hwm, r->bytes_copied);
-	json_num(out, r->bytes_copied_per_frame);
+	vz_json_num(out, r->bytes_copied_per_frame);
 
 	const struct vz_capture_stats *c = &r->stats.capture;
 	fprintf(out,
@@ -460,11 +460,11 @@ int vz_report_write_json(FILE *out, const struct vz_report *r)
 	        c->frames, c->driver_drops, c->error_frames, c->restarts, c->disconnects,
 	        c->reconnects, c->source_changes, c->seq_wraps, c->ts_jumps, c->bytes_copied);
 	fputs(",\"realtime\":{\"rt\":", out);
-	json_str(out, m->rt_note);
+	vz_json_str(out, m->rt_note);
 	fputs(",\"cpu\":", out);
-	json_str(out, m->cpu_note);
+	vz_json_str(out, m->cpu_note);
 	fputs(",\"mlock\":", out);
-	json_str(out, m->mlock_note);
+	vz_json_str(out, m->mlock_note);
 	fputs("}}\n", out);
 
 	if (fflush(out) != 0 || ferror(out))

@@ -103,6 +103,14 @@ int vz_report_compute(struct vz_report *r, const struct vz_report_meta *meta,
 void vz_report_print(FILE *out, const struct vz_report *r);
 int vz_report_write_json(FILE *out, const struct vz_report *r);
 
+/* JSON pieces every vzero command prints with, so all of its JSON is valid:
+ * strings escaped (invalid UTF-8 from a driver becomes U+FFFD, NULL is
+ * null), non-finite numbers and empty summaries are null. */
+void vz_json_str(FILE *out, const char *s);
+void vz_json_num(FILE *out, double v);
+/* {"n":..,"mean":..,"std":..,"min":..,"p50":..,"p95":..,"p99":..,"p99_9":..,"max":..} */
+void vz_json_summary(FILE *out, const struct vz_summary *s);
+
 /* One line per frame: id, sequence, gap, flags, all times (ns) and each
  * sink's hand-off/release/drop cause. */
 int vz_telemetry_write_csv(FILE *out, const struct vz_telemetry *t);

@@ -703,8 +703,11 @@ static void test_eos_matroska(void **state)
 	stop_ok(fx);
 	vz_pipeline_get_stats(fx->pipe, &st);
 	print_message("# %s\n", st.sink[0].proof);
-	assert_int_equal(st.sink[0].frames, 25);
-	assert_int_equal(st.sink[0].released, 25);
+	/* A loaded machine may make the muxer fall behind: frames it could not
+	 * take are budget drops, counted, never lost silently. */
+	assert_int_equal(st.sink[0].frames + st.sink[0].drops_budget, 25);
+	assert_true(st.sink[0].frames >= 2);
+	assert_int_equal(st.sink[0].released, st.sink[0].frames);
 
 	snprintf(cmd, sizeof(cmd),
 	         "gst-launch-1.0 -v filesrc location='%s/x.mkv' ! matroskademux ! "
@@ -724,9 +727,14 @@ static void test_eos_matroska(void **state)
 		nframes++;
 	}
 	assert_int_equal(pclose(p), 0);
-	assert_int_equal(nframes, 25);
-	/* matroska keeps milliseconds */
-	assert_true(llabs(last - first - 24 * 40 * VZ_NSEC_PER_MSEC) <= VZ_NSEC_PER_MSEC);
+	/* every frame the sink took is in the file, EOS finalised it */
+	assert_int_equal(nframes, st.sink[0].frames);
+	/* PTS follow the capture clock (40 ms apart; matroska keeps ms): a gap
+	 * where frames were dropped, never a squeeze */
+	int64_t span = last - first, ms = VZ_NSEC_PER_MSEC;
+	assert_true(span >= (int64_t)(nframes - 1) * 40 * ms - ms);
+	assert_true(span <= 24 * 40 * ms + ms);
+	assert_int_equal((span + ms / 2) / ms % 40 <= 1 || (span + ms / 2) / ms % 40 >= 39, 1);
 	fx_free(fx);
 }
 

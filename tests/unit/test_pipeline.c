@@ -24,10 +24,14 @@
 #define STRIDE (W * 2)
 #define SIZE   (STRIDE * H)
 
+struct holder;
+static size_t holder_size(void);
+
 struct fixture {
 	struct fake_source fs;
 	struct vz_loop *loop;
 	struct vz_pipeline *pipe;
+	struct holder *holderp;
 };
 
 static int setup(void **state)
@@ -44,6 +48,8 @@ static int setup(void **state)
 	        .reconnect_timeout_ms = -1,
 	};
 	assert_int_equal(vz_pipeline_create(&fx->pipe, &cfg, NULL), 0);
+	fx->holderp = calloc(1, holder_size());
+	assert_non_null(fx->holderp);
 	*state = fx;
 	return 0;
 }
@@ -54,6 +60,7 @@ static int teardown(void **state)
 	vz_pipeline_destroy(fx->pipe);
 	vz_loop_destroy(fx->loop);
 	fake_source_fini(&fx->fs);
+	free(fx->holderp);
 	free(fx);
 	return 0;
 }
@@ -191,6 +198,11 @@ static const struct vz_sink_ops holder_ops = {
         .destroy = holder_destroy,
 };
 
+static size_t holder_size(void)
+{
+	return sizeof(struct holder);
+}
+
 static void holder_init(struct holder *h)
 {
 	memset(h, 0, sizeof(*h));
@@ -242,18 +254,18 @@ static void test_null_sink_every_frame_back(void **state)
 static void test_never_requeued_while_held(void **state)
 {
 	struct fixture *fx = *state;
-	struct holder h;
-	holder_init(&h);
-	h.hold_us = 30000; /* slower than the frames arrive */
-	add_holder(fx, &h, 3);
+	struct holder *h = fx->holderp;
+	holder_init(h);
+	h->hold_us = 30000; /* slower than the frames arrive */
+	add_holder(fx, h, 3);
 	assert_int_equal(vz_pipeline_start(fx->pipe, NULL), 0);
 	run_frames(fx, 60);
 	assert_int_equal(vz_pipeline_stop(fx->pipe, NULL), 0);
 	struct vz_pipeline_stats st;
 	vz_pipeline_get_stats(fx->pipe, &st);
-	assert_true(h.pushed > 0);
-	assert_int_equal(h.released, h.pushed);
-	assert_int_equal(h.corrupted, 0);
+	assert_true(h->pushed > 0);
+	assert_int_equal(h->released, h->pushed);
+	assert_int_equal(h->corrupted, 0);
 	assert_int_equal(fx->fs.queue_errors, 0);
 	assert_true(st.sink[0].inflight_hwm <= 3);
 	/* every frame either reached the holder or was counted as a drop */
@@ -283,10 +295,10 @@ static void test_scribble_detects_early_requeue(void **state)
 static void test_budget_drops_per_sink(void **state)
 {
 	struct fixture *fx = *state;
-	struct holder h;
-	holder_init(&h);
-	h.never_release = true;
-	add_holder(fx, &h, 1);
+	struct holder *h = fx->holderp;
+	holder_init(h);
+	h->never_release = true;
+	add_holder(fx, h, 1);
 	add_null(fx);
 	assert_int_equal(vz_pipeline_start(fx->pipe, NULL), 0);
 	run_frames(fx, 50);
@@ -302,21 +314,21 @@ static void test_budget_drops_per_sink(void **state)
 	assert_int_equal(r->sink_drop[0], VZ_DROP_SINK_BUDGET);
 	assert_int_equal(r->sink_drop[1], VZ_DROP_NONE);
 	assert_int_equal(vz_pipeline_stop(fx->pipe, NULL), 0);
-	assert_int_equal(h.released, 1);
-	assert_int_equal(h.corrupted, 0);
+	assert_int_equal(h->released, 1);
+	assert_int_equal(h->corrupted, 0);
 }
 
 static void test_driver_keeps_min_queued(void **state)
 {
 	struct fixture *fx = *state;
-	struct holder h;
-	holder_init(&h);
-	h.never_release = true;
-	add_holder(fx, &h, 10); /* a budget bigger than the buffers */
+	struct holder *h = fx->holderp;
+	holder_init(h);
+	h->never_release = true;
+	add_holder(fx, h, 10); /* a budget bigger than the buffers */
 	assert_int_equal(vz_pipeline_start(fx->pipe, NULL), 0);
 	run_frames(fx, 30);
 	/* 6 buffers, keep 2 in the driver: the sink can hold 4 at most... */
-	assert_int_equal(h.pushed, 4);
+	assert_int_equal(h->pushed, 4);
 	/* ...and capture never starved */
 	assert_int_equal(fx->fs.starved, 0);
 	assert_true(fx->fs.nqueued >= 2);
@@ -437,10 +449,10 @@ static void test_processor_failure_stops_run(void **state)
 static void test_push_failure_counted_and_reported(void **state)
 {
 	struct fixture *fx = *state;
-	struct holder h;
-	holder_init(&h);
-	h.fail_push = -EPIPE;
-	add_holder(fx, &h, 2);
+	struct holder *h = fx->holderp;
+	holder_init(h);
+	h->fail_push = -EPIPE;
+	add_holder(fx, h, 2);
 	add_null(fx);
 	assert_int_equal(vz_pipeline_start(fx->pipe, NULL), 0);
 	run_frames(fx, 5);
@@ -457,17 +469,21 @@ static void test_push_failure_counted_and_reported(void **state)
 static void test_async_sink_failure_stops_run(void **state)
 {
 	struct fixture *fx = *state;
-	struct holder h;
-	holder_init(&h);
-	h.fail_async = true;
-	add_holder(fx, &h, 2);
+	struct holder *h = fx->holderp;
+	holder_init(h);
+	h->fail_async = true;
+	add_holder(fx, h, 2);
 	assert_int_equal(vz_pipeline_start(fx->pipe, NULL), 0);
 	run_frames(fx, 20);
+	/* The failure comes from the sink's thread: give it time to land. */
+	int64_t end = vz_now_ns() + 2 * VZ_NSEC_PER_SEC;
+	while (!vz_loop_quitting(fx->loop) && vz_now_ns() < end)
+		vz_loop_dispatch(fx->loop, 10);
 	assert_true(vz_loop_quitting(fx->loop));
 	assert_int_equal(vz_loop_run(fx->loop), -EPIPE);
 	assert_non_null(strstr(vz_pipeline_error(fx->pipe)->msg, "downstream went away"));
 	vz_pipeline_stop(fx->pipe, NULL);
-	assert_int_equal(h.released, h.pushed);
+	assert_int_equal(h->released, h->pushed);
 }
 
 static void test_driver_gap_and_source_error(void **state)
@@ -516,10 +532,10 @@ static void test_max_frames_quits(void **state)
 static void test_no_allocation_per_frame(void **state)
 {
 	struct fixture *fx = *state;
-	struct holder h;
-	holder_init(&h);
-	h.hold_us = 100;
-	add_holder(fx, &h, 2);
+	struct holder *h = fx->holderp;
+	holder_init(h);
+	h->hold_us = 100;
+	add_holder(fx, h, 2);
 	add_null(fx);
 	struct order_ctx o = {0};
 	vz_pipeline_add_processor(fx->pipe, "a", proc_a, &o, NULL);
