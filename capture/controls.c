@@ -22,18 +22,10 @@
 #include <linux/videodev2.h>
 
 #include "capture.h"
+#include "v4l2-internal.h"
 
 #define NAME_NORM_MAX   128
 #define MAX_STRING_CTRL 4096
-
-static int xioctl(int fd, unsigned long req, void *arg)
-{
-	int r;
-	do {
-		r = ioctl(fd, req, arg);
-	} while (r < 0 && errno == EINTR);
-	return r;
-}
 
 /* Next character of the normalized form of a name: lowercase alphanumerics,
  * one '_' for each inner run of anything else, nothing for leading or
@@ -158,7 +150,7 @@ static int for_each_ctrl(int fd, ctrl_fn fn, void *ctx)
 	for (;;) {
 		memset(&q, 0, sizeof(q));
 		q.id = id | V4L2_CTRL_FLAG_NEXT_CTRL | V4L2_CTRL_FLAG_NEXT_COMPOUND;
-		if (xioctl(fd, VIDIOC_QUERY_EXT_CTRL, &q) < 0)
+		if (vz_ioctl(fd, VIDIOC_QUERY_EXT_CTRL, &q) < 0)
 			return 0; /* EINVAL: past the last one */
 		id = q.id;
 		if (q.flags & V4L2_CTRL_FLAG_DISABLED)
@@ -287,7 +279,7 @@ static int read_value(int fd, const struct v4l2_query_ext_ctrl *q, int64_t *v, c
 	cs.which = V4L2_CTRL_WHICH_CUR_VAL;
 	cs.count = 1;
 	cs.controls = &c;
-	if (xioctl(fd, VIDIOC_G_EXT_CTRLS, &cs) < 0)
+	if (vz_ioctl(fd, VIDIOC_G_EXT_CTRLS, &cs) < 0)
 		return -errno;
 	if (q->type == V4L2_CTRL_TYPE_INTEGER64)
 		*v = c.value64;
@@ -339,7 +331,7 @@ static bool menu_item(int fd, const struct v4l2_query_ext_ctrl *q, int64_t idx, 
 	memset(&m, 0, sizeof(m));
 	m.id = q->id;
 	m.index = (uint32_t)idx;
-	if (xioctl(fd, VIDIOC_QUERYMENU, &m) < 0)
+	if (vz_ioctl(fd, VIDIOC_QUERYMENU, &m) < 0)
 		return false;
 	if (q->type == V4L2_CTRL_TYPE_INTEGER_MENU)
 		snprintf(buf, len, "%lld", (long long)m.value);
@@ -656,7 +648,7 @@ static int write_value(const struct ctrl_dev *d, const struct v4l2_query_ext_ctr
 	cs.which = V4L2_CTRL_WHICH_CUR_VAL;
 	cs.count = 1;
 	cs.controls = &c;
-	if (xioctl(d->fd, VIDIOC_S_EXT_CTRLS, &cs) == 0)
+	if (vz_ioctl(d->fd, VIDIOC_S_EXT_CTRLS, &cs) == 0)
 		return 0;
 	int e = errno;
 	switch (e) {

@@ -27,6 +27,7 @@
 
 #include "capture.h"
 #include "report.h"
+#include "v4l2-internal.h"
 
 /* Node name prefixes in the order a listing shows them. */
 static const char *const node_prefixes[] = {
@@ -80,15 +81,6 @@ struct node_list {
 	size_t n, cap;
 	bool listed;
 };
-
-static int xioctl(int fd, unsigned long req, void *arg)
-{
-	int r;
-	do {
-		r = ioctl(fd, req, arg);
-	} while (r < 0 && errno == EINTR);
-	return r;
-}
 
 static void copy_field(char *dst, size_t dstlen, const uint8_t *src, size_t srclen)
 {
@@ -167,7 +159,7 @@ static int query_node(struct node *nd)
 		goto out;
 	}
 	memset(&cap, 0, sizeof(cap));
-	if (xioctl(fd, VIDIOC_QUERYCAP, &cap) < 0) {
+	if (vz_ioctl(fd, VIDIOC_QUERYCAP, &cap) < 0) {
 		e = errno;
 		goto out;
 	}
@@ -723,7 +715,7 @@ static void print_rates(FILE *out, int fd, uint32_t fourcc, uint32_t w, uint32_t
 		iv.pixel_format = fourcc;
 		iv.width = w;
 		iv.height = h;
-		if (xioctl(fd, VIDIOC_ENUM_FRAMEINTERVALS, &iv) < 0) {
+		if (vz_ioctl(fd, VIDIOC_ENUM_FRAMEINTERVALS, &iv) < 0) {
 			if (i == 0)
 				fputs(json ? ", \"fps\": []" : "", out);
 			else
@@ -761,7 +753,7 @@ static void print_sizes(FILE *out, int fd, uint32_t fourcc, bool json, const cha
 		memset(&fs, 0, sizeof(fs));
 		fs.index = i;
 		fs.pixel_format = fourcc;
-		if (xioctl(fd, VIDIOC_ENUM_FRAMESIZES, &fs) < 0) {
+		if (vz_ioctl(fd, VIDIOC_ENUM_FRAMESIZES, &fs) < 0) {
 			if (i == 0 && !json)
 				fprintf(out,
 				        "%ssizes not enumerable (the driver lacks "
@@ -851,7 +843,7 @@ static void print_json_node(FILE *out, const struct node *nd, int fd, bool first
 		memset(&fd_desc, 0, sizeof(fd_desc));
 		fd_desc.index = i;
 		fd_desc.type = type;
-		if (xioctl(fd, VIDIOC_ENUM_FMT, &fd_desc) < 0)
+		if (vz_ioctl(fd, VIDIOC_ENUM_FMT, &fd_desc) < 0)
 			break;
 		char desc[sizeof(fd_desc.description) + 1];
 		copy_field(desc, sizeof(desc), fd_desc.description, sizeof(fd_desc.description));
@@ -894,7 +886,7 @@ static int collect_formats(struct node_formats *nf, int fd, struct vz_err *err)
 		memset(&d, 0, sizeof(d));
 		d.index = i;
 		d.type = type;
-		if (xioctl(fd, VIDIOC_ENUM_FMT, &d) < 0)
+		if (vz_ioctl(fd, VIDIOC_ENUM_FMT, &d) < 0)
 			return 0;
 		if (nf->n == cap) {
 			size_t nc = cap ? cap * 2 : 16;

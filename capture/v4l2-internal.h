@@ -1,15 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Private to capture/: the dumb-buffer allocator behind VZ_IO_DMABUF_IMPORT
- * when the caller brings no buffers of its own.
+ * when the caller brings no buffers of its own, and the ioctl wrapper every
+ * capture file uses.
  */
 #ifndef VZ_V4L2_INTERNAL_H
 #define VZ_V4L2_INTERNAL_H
 
+#include <errno.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 
 #include "capture.h"
 #include "errors.h"
+
+/* ioctl() that a signal can't cut short; returns its result, errno set. */
+static inline int vz_ioctl(int fd, unsigned long req, void *arg)
+{
+	int r;
+	do {
+		r = ioctl(fd, req, arg);
+	} while (r < 0 && errno == EINTR);
+	return r;
+}
 
 struct vz_dumb_set;
 

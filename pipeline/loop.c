@@ -76,39 +76,51 @@ void vz_loop_destroy(struct vz_loop *l)
 	free(l);
 }
 
-static int add_source(struct vz_loop *l, struct vz_loop_source *s, uint32_t events,
-		      struct vz_err *err)
+/*
+ * Registers a new source watching @fd (which it owns unless @kind is
+ * SRC_FD).  On failure an owned fd is closed, so callers have one exit.
+ */
+static int add_source(struct vz_loop *l, enum source_kind kind, int fd, uint32_t events, void *data,
+                      struct vz_loop_source **created, struct vz_loop_source **out,
+                      struct vz_err *err)
 {
-	struct epoll_event ev = {.events = events, .data.ptr = s};
-	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0) {
+	if (fd < 0) {
 		int e = -errno;
-		return vz_err_set(err, e, "event loop: cannot watch fd %d: %s", s->fd,
-				  strerror(-e));
+		return vz_err_set(err, e, "event loop: cannot create a %s fd: %s",
+		                  kind == SRC_TIMER ? "timer" : "wake-up", strerror(-e));
+	}
+	struct vz_loop_source *s = calloc(1, sizeof(*s));
+	if (!s) {
+		if (kind != SRC_FD)
+			close(fd);
+		return vz_err_set(err, -ENOMEM, "event loop: out of memory");
+	}
+	s->kind = kind;
+	s->fd = fd;
+	s->data = data;
+	struct epoll_event ev = {.events = events, .data.ptr = s};
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int e = -errno;
+		source_free(s);
+		return vz_err_set(err, e, "event loop: cannot watch fd %d: %s", fd, strerror(-e));
 	}
 	s->loop = l;
 	s->next = l->sources;
 	l->sources = s;
+	*created = s;
+	if (out)
+		*out = s;
 	return 0;
 }
 
 int vz_loop_add_fd(struct vz_loop *l, int fd, uint32_t events, vz_loop_fd_fn fn, void *data,
-		   struct vz_loop_source **out, struct vz_err *err)
+                   struct vz_loop_source **out, struct vz_err *err)
 {
-	struct vz_loop_source *s = calloc(1, sizeof(*s));
-	if (!s)
-		return vz_err_set(err, -ENOMEM, "event loop: out of memory");
-	s->kind = SRC_FD;
-	s->fd = fd;
-	s->fd_fn = fn;
-	s->data = data;
-	int r = add_source(l, s, events, err);
-	if (r < 0) {
-		free(s);
-		return r;
-	}
-	if (out)
-		*out = s;
-	return 0;
+	struct vz_loop_source *s;
+	int r = add_source(l, SRC_FD, fd, events, data, &s, out, err);
+	if (r == 0)
+		s->fd_fn = fn;
+	return r;
 }
 
 int vz_loop_mod_fd(struct vz_loop *l, struct vz_loop_source *s, uint32_t events)
@@ -117,67 +129,40 @@ int vz_loop_mod_fd(struct vz_loop *l, struct vz_loop_source *s, uint32_t events)
 	return epoll_ctl(l->epfd, EPOLL_CTL_MOD, s->fd, &ev) < 0 ? -errno : 0;
 }
 
-int vz_loop_add_timer(struct vz_loop *l, int64_t first_ns, int64_t interval_ns,
-		      vz_loop_timer_fn fn, void *data, struct vz_loop_source **out,
-		      struct vz_err *err)
+int vz_loop_add_timer(struct vz_loop *l, int64_t first_ns, int64_t interval_ns, vz_loop_timer_fn fn,
+                      void *data, struct vz_loop_source **out, struct vz_err *err)
 {
-	struct vz_loop_source *s = calloc(1, sizeof(*s));
-	if (!s)
-		return vz_err_set(err, -ENOMEM, "event loop: out of memory");
-	s->kind = SRC_TIMER;
-	s->timer_fn = fn;
-	s->data = data;
-	s->fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (s->fd < 0) {
-		int e = -errno;
-		free(s);
-		return vz_err_set(err, e, "event loop: timerfd_create: %s", strerror(-e));
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd >= 0) {
+		/* A zero it_value would disarm the timer: fire "now" instead. */
+		if (first_ns <= 0)
+			first_ns = 1;
+		struct itimerspec its = {
+		        .it_value = {first_ns / 1000000000LL, first_ns % 1000000000LL},
+		        .it_interval = {interval_ns / 1000000000LL, interval_ns % 1000000000LL},
+		};
+		if (timerfd_settime(fd, 0, &its, NULL) < 0) {
+			int e = -errno;
+			close(fd);
+			return vz_err_set(err, e, "event loop: timerfd_settime: %s", strerror(-e));
+		}
 	}
-	/* A zero it_value would disarm the timer: fire "now" instead. */
-	if (first_ns <= 0)
-		first_ns = 1;
-	struct itimerspec its = {
-		.it_value = {first_ns / 1000000000LL, first_ns % 1000000000LL},
-		.it_interval = {interval_ns / 1000000000LL, interval_ns % 1000000000LL},
-	};
-	if (timerfd_settime(s->fd, 0, &its, NULL) < 0) {
-		int e = -errno;
-		source_free(s);
-		return vz_err_set(err, e, "event loop: timerfd_settime: %s", strerror(-e));
-	}
-	int r = add_source(l, s, EPOLLIN, err);
-	if (r < 0) {
-		source_free(s);
-		return r;
-	}
-	if (out)
-		*out = s;
-	return 0;
+	struct vz_loop_source *s;
+	int r = add_source(l, SRC_TIMER, fd, EPOLLIN, data, &s, out, err);
+	if (r == 0)
+		s->timer_fn = fn;
+	return r;
 }
 
-int vz_loop_add_wake(struct vz_loop *l, vz_loop_wake_fn fn, void *data,
-		     struct vz_loop_source **out, struct vz_err *err)
+int vz_loop_add_wake(struct vz_loop *l, vz_loop_wake_fn fn, void *data, struct vz_loop_source **out,
+                     struct vz_err *err)
 {
-	struct vz_loop_source *s = calloc(1, sizeof(*s));
-	if (!s)
-		return vz_err_set(err, -ENOMEM, "event loop: out of memory");
-	s->kind = SRC_WAKE;
-	s->wake_fn = fn;
-	s->data = data;
-	s->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->fd < 0) {
-		int e = -errno;
-		free(s);
-		return vz_err_set(err, e, "event loop: eventfd: %s", strerror(-e));
-	}
-	int r = add_source(l, s, EPOLLIN, err);
-	if (r < 0) {
-		source_free(s);
-		return r;
-	}
-	if (out)
-		*out = s;
-	return 0;
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct vz_loop_source *s;
+	int r = add_source(l, SRC_WAKE, fd, EPOLLIN, data, &s, out, err);
+	if (r == 0)
+		s->wake_fn = fn;
+	return r;
 }
 
 void vz_loop_wake(struct vz_loop_source *s)

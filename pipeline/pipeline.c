@@ -17,13 +17,13 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 
-#include "pipeline.h"
 #include "clock.h"
+#include "pipeline.h"
 
-#define MAX_PROCESSORS 8
-#define DEFAULT_MIN_QUEUED 2
-#define DEFAULT_BUDGET 2
-#define DEFAULT_TELEMETRY 65536
+#define MAX_PROCESSORS       8
+#define DEFAULT_MIN_QUEUED   2
+#define DEFAULT_BUDGET       2
+#define DEFAULT_TELEMETRY    65536
 #define SINK_STOP_TIMEOUT_NS (5 * VZ_NSEC_PER_SEC)
 
 struct processor {
@@ -63,7 +63,7 @@ struct vz_pipeline {
 	struct vz_telemetry *tel;
 	pthread_t loop_thread;
 	enum state state;
-	bool recovering; /* disconnect or source change: sinks restart */
+	bool recovering;      /* disconnect or source change: sinks restart */
 	int pending_recovery; /* -ENODEV or VZ_CAPTURE_FORMAT_CHANGED */
 
 	struct vz_frame frames[VZ_MAX_BUFFERS];
@@ -157,7 +157,7 @@ void vz_port_fail(struct vz_sink_port *port, int code, const char *msg)
 		p->fail_pending = true;
 		vz_err_clear(&p->fail);
 		vz_err_set(&p->fail, code < 0 ? code : -EIO, "sink %s: %s", port->sink.name,
-			   msg ? msg : "failed");
+		           msg ? msg : "failed");
 		port->failed = true;
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -216,12 +216,12 @@ static int process(struct vz_pipeline *p, struct vz_frame *f)
 	int r = vz_frame_map_init(&m, f->fmt, f->buf, &f->info);
 	if (r < 0)
 		return vz_err_set(&p->err, r,
-				  "processing: buffer %u has no CPU mapping of every plane",
-				  f->info.index);
+		                  "processing: buffer %u has no CPU mapping of every plane",
+		                  f->info.index);
 	r = sync_planes(f->buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
 	if (r < 0)
 		return vz_err_set(&p->err, r, "processing: DMA_BUF_IOCTL_SYNC start: %s",
-				  strerror(-r));
+		                  strerror(-r));
 	for (unsigned i = 0; i < p->nprocs && r >= 0; i++) {
 		r = p->procs[i].fn(p->procs[i].ctx, &m, &e);
 		if (r < 0)
@@ -231,7 +231,7 @@ static int process(struct vz_pipeline *p, struct vz_frame *f)
 	int r2 = sync_planes(f->buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
 	if (r >= 0 && r2 < 0)
 		r = vz_err_set(&p->err, r2, "processing: DMA_BUF_IOCTL_SYNC end: %s",
-			       strerror(-r2));
+		               strerror(-r2));
 	return r;
 }
 
@@ -282,7 +282,7 @@ static void fan_out(struct vz_pipeline *p, struct vz_frame *f)
 			drop_for_sink(port, f, VZ_DROP_SINK_FAILURE);
 			port->failed = true;
 			vz_err_set(&p->err, r, "sink %s: %s", port->sink.name,
-				   e.msg[0] ? e.msg : strerror(-r));
+			           e.msg[0] ? e.msg : strerror(-r));
 			finish(p, r);
 		}
 	}
@@ -294,7 +294,8 @@ static void deliver(struct vz_pipeline *p, const struct vz_frame_info *fi)
 		/* The source broke the ownership contract: going on would hand
 		 * a buffer to a sink while another still reads it. */
 		vz_err_set(&p->err, -EPROTO,
-			   "source delivered buffer %u while the pipeline still holds it", fi->index);
+		           "source delivered buffer %u while the pipeline still holds it",
+		           fi->index);
 		finish(p, -EPROTO);
 		return;
 	}
@@ -359,9 +360,9 @@ static void recover(struct vz_pipeline *p, int why)
 	drain(p, SINK_STOP_TIMEOUT_NS);
 	if (p->nheld) {
 		r = vz_err_set(&p->err, -EBUSY,
-			       "%u frame(s) still held by a sink after it stopped; cannot "
-			       "reallocate buffers",
-			       p->nheld);
+		               "%u frame(s) still held by a sink after it stopped; cannot "
+		               "reallocate buffers",
+		               p->nheld);
 		goto fail;
 	}
 	/* Frames held when the buffers go away are gone: the driver has them
@@ -384,7 +385,7 @@ static void recover(struct vz_pipeline *p, int why)
 		goto fail;
 	}
 	r = vz_loop_add_fd(p->loop, p->src.ops->fd(p->src.impl), EPOLLIN | EPOLLPRI, on_capture, p,
-			   &p->src_watch, &e);
+	                   &p->src_watch, &e);
 	if (r < 0) {
 		vz_err_set(&p->err, r, "%s", e.msg);
 		goto fail;
@@ -451,7 +452,7 @@ static void on_deadline(void *data, uint64_t expirations)
 }
 
 int vz_pipeline_create(struct vz_pipeline **out, const struct vz_pipeline_config *cfg,
-		       struct vz_err *err)
+                       struct vz_err *err)
 {
 	*out = NULL;
 	if (!cfg->source.ops || !cfg->loop)
@@ -475,14 +476,13 @@ int vz_pipeline_create(struct vz_pipeline **out, const struct vz_pipeline_config
 	return 0;
 }
 
-int vz_pipeline_add_processor(struct vz_pipeline *p, const char *name, vz_process_fn fn,
-			      void *ctx, struct vz_err *err)
+int vz_pipeline_add_processor(struct vz_pipeline *p, const char *name, vz_process_fn fn, void *ctx,
+                              struct vz_err *err)
 {
 	if (p->state != ST_IDLE)
 		return vz_err_set(err, -EBUSY, "pipeline: add processors before starting");
 	if (p->nprocs == MAX_PROCESSORS)
-		return vz_err_set(err, -E2BIG, "pipeline: at most %d processors",
-				  MAX_PROCESSORS);
+		return vz_err_set(err, -E2BIG, "pipeline: at most %d processors", MAX_PROCESSORS);
 	struct processor *pr = &p->procs[p->nprocs++];
 	snprintf(pr->name, sizeof(pr->name), "%s", name ? name : "custom");
 	pr->fn = fn;
@@ -491,7 +491,7 @@ int vz_pipeline_add_processor(struct vz_pipeline *p, const char *name, vz_proces
 }
 
 int vz_pipeline_add_sink(struct vz_pipeline *p, struct vz_sink *sink, unsigned budget,
-			 struct vz_err *err)
+                         struct vz_err *err)
 {
 	if (p->state != ST_IDLE)
 		return vz_err_set(err, -EBUSY, "pipeline: add sinks before starting");
@@ -577,17 +577,17 @@ int vz_pipeline_start(struct vz_pipeline *p, struct vz_err *err)
 	int fl = fcntl(p->src.ops->fd(p->src.impl), F_GETFL);
 	if (fl >= 0 && !(fl & O_NONBLOCK)) {
 		r = vz_err_set(err, -EINVAL,
-			       "pipeline: the source fd is blocking; open the capture without "
-			       "cfg.blocking");
+		               "pipeline: the source fd is blocking; open the capture without "
+		               "cfg.blocking");
 		goto fail_src;
 	}
 	r = vz_loop_add_fd(p->loop, p->src.ops->fd(p->src.impl), EPOLLIN | EPOLLPRI, on_capture, p,
-			   &p->src_watch, err);
+	                   &p->src_watch, err);
 	if (r < 0)
 		goto fail_src;
 	if (p->cfg.max_duration_ns > 0) {
 		r = vz_loop_add_timer(p->loop, p->cfg.max_duration_ns, 0, on_deadline, p,
-				      &p->deadline, err);
+		                      &p->deadline, err);
 		if (r < 0)
 			goto fail_src;
 	}
@@ -614,8 +614,8 @@ int vz_pipeline_stop(struct vz_pipeline *p, struct vz_err *err)
 	drain(p, SINK_STOP_TIMEOUT_NS);
 	if (p->nheld && r == 0)
 		r = vz_err_set(err, -ETIMEDOUT,
-			       "%u frame(s) were never released by the sinks within %lld s",
-			       p->nheld, (long long)(SINK_STOP_TIMEOUT_NS / VZ_NSEC_PER_SEC));
+		               "%u frame(s) were never released by the sinks within %lld s",
+		               p->nheld, (long long)(SINK_STOP_TIMEOUT_NS / VZ_NSEC_PER_SEC));
 	int r2 = p->src.ops->stop(p->src.impl, r < 0 ? NULL : err);
 	return r < 0 ? r : r2;
 }

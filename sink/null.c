@@ -5,8 +5,8 @@
  * the simplest example of the sink contract.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pipeline.h"
@@ -45,17 +45,17 @@ static void null_stats(void *impl, struct vz_sink_stats *out)
 {
 	struct null_sink *s = impl;
 	snprintf(out->proof, sizeof(out->proof),
-		 "released %llu frame(s) on arrival; never maps or copies",
-		 (unsigned long long)s->frames);
+	         "released %llu frame(s) on arrival; never maps or copies",
+	         (unsigned long long)s->frames);
 }
 
 static const struct vz_sink_ops null_ops = {
-	.kind = "null",
-	.start = null_start,
-	.push = null_push,
-	.stop = null_stop,
-	.get_stats = null_stats,
-	.destroy = free,
+        .kind = "null",
+        .start = null_start,
+        .push = null_push,
+        .stop = null_stop,
+        .get_stats = null_stats,
+        .destroy = free,
 };
 
 int vz_sink_null_create(struct vz_sink *out, struct vz_err *err)

@@ -79,14 +79,14 @@ enum vz_ts_source {
 
 /* What we learnt when a buffer came out of the driver. */
 struct vz_frame_info {
-	uint32_t index;     /* buffer index */
-	uint32_t sequence;  /* driver's sequence number */
-	uint32_t gap;       /* frames the driver skipped just before this one */
-	uint32_t v4l2_flags;        /* raw v4l2_buffer.flags */
+	uint32_t index;      /* buffer index */
+	uint32_t sequence;   /* driver's sequence number */
+	uint32_t gap;        /* frames the driver skipped just before this one */
+	uint32_t v4l2_flags; /* raw v4l2_buffer.flags */
 	enum vz_ts_source ts_source;
-	bool ts_monotonic;          /* driver clock is CLOCK_MONOTONIC */
-	int64_t t_driver_ns;        /* driver timestamp */
-	int64_t t_dqbuf_ns;         /* CLOCK_MONOTONIC right after DQBUF */
+	bool ts_monotonic;   /* driver clock is CLOCK_MONOTONIC */
+	int64_t t_driver_ns; /* driver timestamp */
+	int64_t t_dqbuf_ns;  /* CLOCK_MONOTONIC right after DQBUF */
 	uint32_t bytesused[VZ_MAX_PLANES];
 	/* The driver timestamp jumped (clock wrap, backwards step): the
 	 * interval from the previous frame's t_driver_ns is meaningless. */
@@ -115,11 +115,11 @@ struct vz_import_buffer {
 };
 
 struct vz_capture_config {
-	const char *device; /* "/dev/video0", "vivid", a card name, ... */
-	uint32_t fourcc;    /* 0: keep the driver's current format */
-	uint32_t width, height;     /* 0: keep current */
-	uint32_t fps_num, fps_den;  /* 0: keep current */
-	unsigned buffers;           /* 0: default (4) */
+	const char *device;        /* "/dev/video0", "vivid", a card name, ... */
+	uint32_t fourcc;           /* 0: keep the driver's current format */
+	uint32_t width, height;    /* 0: keep current */
+	uint32_t fps_num, fps_den; /* 0: keep current */
+	unsigned buffers;          /* 0: default (4) */
 	enum vz_io io;
 	/* VZ_IO_DMABUF_IMPORT: buffers to queue; NULL = allocate our own
 	 * dumb buffers on a DRM node (import_drm_node, or the first one that
@@ -127,10 +127,10 @@ struct vz_capture_config {
 	const struct vz_import_buffer *import;
 	unsigned import_count;
 	const char *import_drm_node;
-	bool libv4l2;       /* opt-in converting path (copies, counted) */
-	bool blocking;      /* open without O_NONBLOCK.  Only for callers that
-			       DQBUF on their own thread: the pipeline's loop
-			       must never block in the driver. */
+	bool libv4l2;  /* opt-in converting path (copies, counted) */
+	bool blocking; /* open without O_NONBLOCK.  Only for callers that
+	                  DQBUF on their own thread: the pipeline's loop
+	                  must never block in the driver. */
 };
 
 struct vz_capture;
@@ -140,7 +140,7 @@ struct vz_capture;
  * not started.  On failure *out is NULL and @err says what to do.
  */
 int vz_capture_open(struct vz_capture **out, const struct vz_capture_config *cfg,
-		    struct vz_err *err);
+                    struct vz_err *err);
 void vz_capture_close(struct vz_capture *c); /* NULL is fine */
 
 int vz_capture_start(struct vz_capture *c, struct vz_err *err);
@@ -163,7 +163,7 @@ int vz_capture_fd(const struct vz_capture *c);
  *  <0  unrecoverable: -ENODEV when the device is gone.
  */
 int vz_capture_next(struct vz_capture *c, uint32_t revents, struct vz_frame_info *fi,
-		    struct vz_err *err);
+                    struct vz_err *err);
 
 /* Gives buffer @index back to the driver (QBUF). */
 int vz_capture_queue(struct vz_capture *c, unsigned index, struct vz_err *err);
@@ -234,13 +234,12 @@ bool vz_ctrl_name_match(const char *a, const char *b);
 /* Sets from text: a number (decimal or 0x hex), true/false/on/off/yes/no
  * for booleans, a menu item's name (matched like control names), or the
  * text itself for string controls.  Button controls accept anything. */
-int vz_ctrl_set_str(const char *device, const char *name, const char *value,
-		    struct vz_err *err);
+int vz_ctrl_set_str(const char *device, const char *name, const char *value, struct vz_err *err);
 
 /* The current value as text: "128", "3 (Vertical Colorbar)" for menus,
  * the string for string controls. */
 int vz_ctrl_get_str(const char *device, const char *name, char *buf, size_t len,
-		    struct vz_err *err);
+                    struct vz_err *err);
 
 /* ---- memory locking that tells the truth ---- */
 struct vz_memlock_report {
@@ -248,7 +247,7 @@ struct vz_memlock_report {
 	int mlockall_errno;    /* 0 on success */
 	uint64_t vmlck_bytes;  /* VmLck from /proc/self/status */
 	uint64_t driver_bytes; /* driver buffer bytes mapped (not lockable,
-				  never swapped) */
+	                          never swapped) */
 };
 int vz_memlock_apply(struct vz_memlock_report *r);
 void vz_memlock_read(struct vz_memlock_report *r, const struct vz_capture *c);
@@ -261,8 +260,7 @@ struct vz_source_ops {
 	int (*fd)(void *impl);
 	int (*start)(void *impl, struct vz_err *err);
 	int (*stop)(void *impl, struct vz_err *err);
-	int (*next)(void *impl, uint32_t revents, struct vz_frame_info *fi,
-		    struct vz_err *err);
+	int (*next)(void *impl, uint32_t revents, struct vz_frame_info *fi, struct vz_err *err);
 	int (*queue)(void *impl, unsigned index, struct vz_err *err);
 	unsigned (*queued)(void *impl);
 	int (*reconnect)(void *impl, int timeout_ms, struct vz_err *err);

@@ -33,11 +33,10 @@ void vz_err_clear(struct vz_err *e);
  * cause wins, outer layers use vz_err_prefix() to add context.
  */
 int vz_err_set(struct vz_err *e, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /* Prepends "context: " to an existing message.  Returns e->code. */
-int vz_err_prefix(struct vz_err *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int vz_err_prefix(struct vz_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #ifdef __cplusplus
 }

@@ -28,22 +28,21 @@ int vz_loop_create(struct vz_loop **out, struct vz_err *err);
 void vz_loop_destroy(struct vz_loop *l); /* NULL is fine; frees sources */
 
 /* @events: EPOLLIN | EPOLLPRI | ... (EPOLLERR/EPOLLHUP always reported). */
-int vz_loop_add_fd(struct vz_loop *l, int fd, uint32_t events, vz_loop_fd_fn fn,
-		   void *data, struct vz_loop_source **out, struct vz_err *err);
+int vz_loop_add_fd(struct vz_loop *l, int fd, uint32_t events, vz_loop_fd_fn fn, void *data,
+                   struct vz_loop_source **out, struct vz_err *err);
 int vz_loop_mod_fd(struct vz_loop *l, struct vz_loop_source *s, uint32_t events);
 
 /* Periodic timer (interval_ns > 0) or one-shot (interval_ns == 0). */
-int vz_loop_add_timer(struct vz_loop *l, int64_t first_ns, int64_t interval_ns,
-		      vz_loop_timer_fn fn, void *data, struct vz_loop_source **out,
-		      struct vz_err *err);
+int vz_loop_add_timer(struct vz_loop *l, int64_t first_ns, int64_t interval_ns, vz_loop_timer_fn fn,
+                      void *data, struct vz_loop_source **out, struct vz_err *err);
 
 /* Removes and frees a source; safe from inside its own callback. */
 void vz_loop_remove(struct vz_loop *l, struct vz_loop_source *s);
 
 /* A wake-up target: vz_loop_wake() from any thread makes the loop call
  * @fn(data) on the loop thread (coalesced: several wakes, one call). */
-int vz_loop_add_wake(struct vz_loop *l, vz_loop_wake_fn fn, void *data,
-		     struct vz_loop_source **out, struct vz_err *err);
+int vz_loop_add_wake(struct vz_loop *l, vz_loop_wake_fn fn, void *data, struct vz_loop_source **out,
+                     struct vz_err *err);
 void vz_loop_wake(struct vz_loop_source *s); /* thread-safe */
 
 /* Runs until vz_loop_quit(); returns the status given to it. */

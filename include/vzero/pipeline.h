@@ -56,7 +56,7 @@ struct vz_frame {
 	struct vz_frame_record *rec; /* telemetry record */
 	/* private to the pipeline */
 	struct vz_pipeline *pipe;
-	int refs; /* atomic */
+	int refs;            /* atomic */
 	unsigned sinks_mask; /* atomic: sinks still holding it */
 };
 
@@ -73,7 +73,7 @@ struct vz_frame_map {
 
 /* Builds a map from a buffer's CPU mappings. -EINVAL if a plane has none. */
 int vz_frame_map_init(struct vz_frame_map *m, const struct vz_format *fmt,
-		      const struct vz_buffer *buf, const struct vz_frame_info *info);
+                      const struct vz_buffer *buf, const struct vz_frame_info *info);
 
 typedef int (*vz_process_fn)(void *ctx, struct vz_frame_map *m, struct vz_err *err);
 
@@ -88,8 +88,8 @@ struct vz_sink_stats {
 	uint64_t copies;        /* number of copy events behind bytes_copied */
 	unsigned inflight_hwm;  /* filled in by the pipeline */
 	char proof[256];        /* how the sink knows it got no copy, e.g.
-				   "first element saw vzero's DMA-buf fds in
-				   250/250 buffers" */
+	                           "first element saw vzero's DMA-buf fds in
+	                           250/250 buffers" */
 };
 
 /*
@@ -145,16 +145,16 @@ struct vz_pipeline_config {
 	uint64_t max_frames;       /* stop after N good frames, 0: no limit */
 	int64_t max_duration_ns;   /* stop after this long, 0: no limit */
 	int reconnect_timeout_ms;  /* <0: don't reconnect, else wait this long
-				      (0: forever) for a vanished device */
+	                              (0: forever) for a vanished device */
 };
 
 struct vz_pipeline_stats {
-	uint64_t frames;                 /* good frames from the source */
-	uint64_t drops[VZ_DROP_CAUSES];  /* by cause (sink causes summed) */
-	uint64_t late_frames;            /* interval > 1.5x nominal */
-	unsigned inflight_hwm;           /* frames out of the driver at once */
-	uint64_t bytes_copied;           /* capture + processors + sinks */
-	int64_t t_start, t_end;          /* first and last frame (ns) */
+	uint64_t frames;                /* good frames from the source */
+	uint64_t drops[VZ_DROP_CAUSES]; /* by cause (sink causes summed) */
+	uint64_t late_frames;           /* interval > 1.5x nominal */
+	unsigned inflight_hwm;          /* frames out of the driver at once */
+	uint64_t bytes_copied;          /* capture + processors + sinks */
+	int64_t t_start, t_end;         /* first and last frame (ns) */
 	struct vz_capture_stats capture;
 	unsigned nsinks;
 	struct vz_sink_stats sink[VZ_MAX_SINKS];
@@ -162,16 +162,16 @@ struct vz_pipeline_stats {
 };
 
 int vz_pipeline_create(struct vz_pipeline **out, const struct vz_pipeline_config *cfg,
-		       struct vz_err *err);
+                       struct vz_err *err);
 /* Stops if running, destroys the sinks it was given. NULL is fine. */
 void vz_pipeline_destroy(struct vz_pipeline *p);
 
-int vz_pipeline_add_processor(struct vz_pipeline *p, const char *name, vz_process_fn fn,
-			      void *ctx, struct vz_err *err);
+int vz_pipeline_add_processor(struct vz_pipeline *p, const char *name, vz_process_fn fn, void *ctx,
+                              struct vz_err *err);
 /* Takes ownership of @sink (its contents are moved; *sink is zeroed).
  * @budget: max frames in flight in this sink (0: default 2). */
 int vz_pipeline_add_sink(struct vz_pipeline *p, struct vz_sink *sink, unsigned budget,
-			 struct vz_err *err);
+                         struct vz_err *err);
 
 /* Starts the sinks, then the source, and registers with the loop. */
 int vz_pipeline_start(struct vz_pipeline *p, struct vz_err *err);

@@ -66,20 +66,20 @@ struct vz_report_meta {
 	const char *card;    /* "vivid" */
 	const char *driver;
 	const struct vz_format *fmt;
-	const char *io;      /* "mmap", "dmabuf-import", "libv4l2" */
+	const char *io;         /* "mmap", "dmabuf-import", "libv4l2" */
 	const char *processors; /* "stamp,mask" or "" */
 	/* real-time knobs: what was asked, what happened */
-	const char *rt_note;    /* e.g. "SCHED_FIFO 50: ok" / "not requested" */
+	const char *rt_note; /* e.g. "SCHED_FIFO 50: ok" / "not requested" */
 	const char *cpu_note;
 	const char *mlock_note;
 };
 
 struct vz_report {
 	struct vz_report_meta meta;
-	uint64_t frames;          /* good frames */
-	uint64_t records;         /* frames the statistics cover */
-	double duration_s;        /* first to last frame */
-	double fps;               /* measured */
+	uint64_t frames;   /* good frames */
+	uint64_t records;  /* frames the statistics cover */
+	double duration_s; /* first to last frame */
+	double fps;        /* measured */
 	double nominal_interval_ms;
 	struct vz_summary interval_driver, interval_dqbuf;
 	struct vz_summary lat_dqbuf, lat_process, lat_requeue;
@@ -96,8 +96,8 @@ struct vz_report {
 /* Computes statistics over the records the telemetry holds.  Allocates
  * scratch space (end of run only). */
 int vz_report_compute(struct vz_report *r, const struct vz_report_meta *meta,
-		      const struct vz_telemetry *t, const struct vz_pipeline_stats *st,
-		      struct vz_err *err);
+                      const struct vz_telemetry *t, const struct vz_pipeline_stats *st,
+                      struct vz_err *err);
 
 /* The summary table people read at the end of a run. */
 void vz_report_print(FILE *out, const struct vz_report *r);
@@ -117,15 +117,15 @@ int vz_telemetry_write_csv(FILE *out, const struct vz_telemetry *t);
 
 /* PNG: interval histogram and interval-over-time, for both clocks and per
  * stage.  Uses cairo. */
-int vz_report_plot(const char *path, const struct vz_report *r,
-		   const struct vz_telemetry *t, struct vz_err *err);
+int vz_report_plot(const char *path, const struct vz_report *r, const struct vz_telemetry *t,
+                   struct vz_err *err);
 
 /* One status line ("\r"-terminated on a terminal): fps, interval p99 over
  * the last second, drops, bytes copied.  @scratch holds >= 2*window doubles,
  * preallocated by the caller so the status costs no allocation. */
 void vz_report_status_line(FILE *out, const struct vz_telemetry *t,
-			   const struct vz_pipeline_stats *st, double *scratch,
-			   size_t window, bool tty);
+                           const struct vz_pipeline_stats *st, double *scratch, size_t window,
+                           bool tty);
 
 #ifdef __cplusplus
 }

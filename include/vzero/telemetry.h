@@ -44,15 +44,15 @@ enum vz_drop_cause {
 const char *vz_drop_cause_name(enum vz_drop_cause c); /* "driver_gap", ... */
 
 struct vz_frame_record {
-	uint64_t id;         /* 0, 1, 2, ... frames seen by the pipeline */
-	uint32_t sequence;   /* driver sequence */
-	uint32_t gap;        /* driver drops just before this frame */
+	uint64_t id;       /* 0, 1, 2, ... frames seen by the pipeline */
+	uint32_t sequence; /* driver sequence */
+	uint32_t gap;      /* driver drops just before this frame */
 	uint32_t v4l2_flags;
-	uint32_t inflight;   /* frames held (not in the driver) at DQBUF */
-	int64_t t_driver;    /* driver timestamp (ns, CLOCK_MONOTONIC) */
-	int64_t t_dqbuf;     /* after DQBUF */
-	int64_t t_processed; /* in-place processing done (== t_dqbuf if none) */
-	int64_t t_requeue;   /* QBUF back to the driver, 0 until then */
+	uint32_t inflight;               /* frames held (not in the driver) at DQBUF */
+	int64_t t_driver;                /* driver timestamp (ns, CLOCK_MONOTONIC) */
+	int64_t t_dqbuf;                 /* after DQBUF */
+	int64_t t_processed;             /* in-place processing done (== t_dqbuf if none) */
+	int64_t t_requeue;               /* QBUF back to the driver, 0 until then */
 	int64_t t_handoff[VZ_MAX_SINKS]; /* pushed to sink i, 0 if not */
 	int64_t t_release[VZ_MAX_SINKS]; /* sink i let go, 0 if not (yet) */
 	uint8_t sink_drop[VZ_MAX_SINKS]; /* enum vz_drop_cause for sink i */
@@ -62,14 +62,13 @@ struct vz_telemetry;
 
 /* @capacity records (>= 16); @nsinks <= VZ_MAX_SINKS. */
 int vz_telemetry_create(struct vz_telemetry **out, size_t capacity, unsigned nsinks,
-			struct vz_err *err);
+                        struct vz_err *err);
 void vz_telemetry_destroy(struct vz_telemetry *t);
 
 /* Claims the next record (overwriting the oldest when full), zeroes it and
  * fills it from @fi.  Loop thread only.  Never allocates. */
-struct vz_frame_record *vz_telemetry_begin(struct vz_telemetry *t,
-					   const struct vz_frame_info *fi,
-					   uint32_t inflight);
+struct vz_frame_record *vz_telemetry_begin(struct vz_telemetry *t, const struct vz_frame_info *fi,
+                                           uint32_t inflight);
 
 /* Thread-safe store of a sink's release time. */
 void vz_telemetry_mark_release(struct vz_frame_record *r, unsigned sink, int64_t t_ns);

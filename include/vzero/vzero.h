@@ -3,6 +3,7 @@
 #ifndef VZERO_VZERO_H
 #define VZERO_VZERO_H
 #include "capture.h"
+#include "clock.h"
 #include "errors.h"
 #include "format.h"
 #include "loop.h"
@@ -11,5 +12,4 @@
 #include "report.h"
 #include "stats.h"
 #include "telemetry.h"
-#include "clock.h"
 #endif

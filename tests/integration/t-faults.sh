@@ -57,14 +57,14 @@ test_fault_error_flag() {
 	dev=$(_vz_cap 0)
 	vivid_reset "$dev"
 	_vzf_press_when_streaming "$dev" inject_v4l2_buf_flag_error err.csv
-	run "$VZ" capture -d "$dev" -s 640x480 -r 25 -n 75 --json --timeline-csv err.csv >err.json
+	run "$VZ" capture -d "$dev" -s 640x480 -r 25 -n 250 --json --timeline-csv err.csv >err.json
 	wait
 	cat err.json
 	[[ $rc == 0 ]] || fail "capture with an error-flagged buffer exited $rc"
 	assert_eq "$(json_get err.json '["capture"]["error_frames"]')" 1 error_frames
 	assert_eq "$(json_get err.json '["drops"]["error_flag"]')" 1 "drops.error_flag"
-	# The flagged buffer is requeued, not delivered: still 75 good frames.
-	assert_eq "$(json_get err.json '["frames"]')" 75 frames
+	# The flagged buffer is requeued, not delivered: still 250 good frames.
+	assert_eq "$(json_get err.json '["frames"]')" 250 frames
 }
 
 test_fault_fatal_streaming_error() {
@@ -72,12 +72,12 @@ test_fault_fatal_streaming_error() {
 	dev=$(_vz_cap 0)
 	vivid_reset "$dev"
 	_vzf_press_when_streaming "$dev" inject_fatal_streaming_error fatal.csv
-	run "$VZ" capture -d "$dev" -s 640x480 -r 25 -n 75 --json --timeline-csv fatal.csv >fatal.json
+	run "$VZ" capture -d "$dev" -s 640x480 -r 25 -n 250 --json --timeline-csv fatal.csv >fatal.json
 	wait
 	cat fatal.json
 	[[ $rc == 0 ]] || fail "capture did not survive a fatal streaming error (exit $rc)"
 	assert_ge "$(json_get fatal.json '["capture"]["restarts"]')" 1 restarts
-	assert_eq "$(json_get fatal.json '["frames"]')" 75 frames
+	assert_eq "$(json_get fatal.json '["frames"]')" 250 frames
 }
 
 test_fault_disconnect() {

@@ -11,8 +11,8 @@
  * Prints one line of counts; exits 0 only if every check passed.
  */
 #include <errno.h>
-#include <stdbool.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +114,7 @@ static void slow_stats(void *impl, struct vz_sink_stats *out)
 {
 	struct slow *s = impl;
 	snprintf(out->proof, sizeof(out->proof), "stamps intact at release: %u/%u", s->checked,
-		 s->checked + s->bad_stamp);
+	         s->checked + s->bad_stamp);
 }
 
 static void slow_destroy(void *impl)
@@ -123,12 +123,12 @@ static void slow_destroy(void *impl)
 }
 
 static const struct vz_sink_ops slow_ops = {
-	.kind = "slow",
-	.start = slow_start,
-	.push = slow_push,
-	.stop = slow_stop,
-	.get_stats = slow_stats,
-	.destroy = slow_destroy,
+        .kind = "slow",
+        .start = slow_start,
+        .push = slow_push,
+        .stop = slow_stop,
+        .get_stats = slow_stats,
+        .destroy = slow_destroy,
 };
 
 int main(int argc, char **argv)
@@ -147,21 +147,21 @@ int main(int argc, char **argv)
 	int ret = 1;
 
 	struct vz_capture_config cc = {
-		.device = argv[1],
-		.fourcc = VZ_FOURCC('Y', 'U', 'Y', 'V'),
-		.width = 640,
-		.height = 480,
-		.fps_num = 25,
-		.fps_den = 1,
-		.buffers = 8,
+	        .device = argv[1],
+	        .fourcc = VZ_FOURCC('Y', 'U', 'Y', 'V'),
+	        .width = 640,
+	        .height = 480,
+	        .fps_num = 25,
+	        .fps_den = 1,
+	        .buffers = 8,
 	};
 	if (vz_capture_open(&cap, &cc, &err) < 0 || vz_loop_create(&loop, &err) < 0)
 		goto out;
 	struct vz_pipeline_config pc = {
-		.source = vz_capture_source(cap),
-		.loop = loop,
-		.max_frames = strtoull(argv[2], NULL, 10),
-		.reconnect_timeout_ms = -1,
+	        .source = vz_capture_source(cap),
+	        .loop = loop,
+	        .max_frames = strtoull(argv[2], NULL, 10),
+	        .reconnect_timeout_ms = -1,
 	};
 	if (vz_pipeline_create(&pipe, &pc, &err) < 0 ||
 	    vz_pipeline_add_processor(pipe, "stamp", vz_stamp_process, NULL, &err) < 0)
@@ -191,7 +191,7 @@ int main(int argc, char **argv)
 	ret = 0;
 	if (s.bad_stamp) {
 		fprintf(stderr, "FAIL: %u frame(s) changed while held (seq %u read back as %u)\n",
-			s.bad_stamp, s.last_bad_seq, s.last_bad_read);
+		        s.bad_stamp, s.last_bad_seq, s.last_bad_read);
 		ret = 1;
 	}
 	if (s.checked != s.pushed || s.checked == 0) {
@@ -200,7 +200,7 @@ int main(int argc, char **argv)
 	}
 	if (st.sink[1].frames != st.frames) {
 		fprintf(stderr, "FAIL: the fast sink got %llu of %llu frames\n",
-			(unsigned long long)st.sink[1].frames, (unsigned long long)st.frames);
+		        (unsigned long long)st.sink[1].frames, (unsigned long long)st.frames);
 		ret = 1;
 	}
 	if (st.sink[0].drops_budget == 0) {

@@ -24,8 +24,8 @@
 #include <unistd.h>
 
 #include "capture.h"
-#include "format.h"
 #include "clock.h"
+#include "format.h"
 
 #define FAKE_MAX 16
 
@@ -75,7 +75,7 @@ static inline int fake_stop(void *impl, struct vz_err *err)
 }
 
 static inline int fake_next(void *impl, uint32_t revents, struct vz_frame_info *fi,
-			    struct vz_err *err)
+                            struct vz_err *err)
 {
 	struct fake_source *s = impl;
 	(void)revents;
@@ -122,7 +122,7 @@ static inline int fake_queue(void *impl, unsigned index, struct vz_err *err)
 		if (s->fifo[i] == index) {
 			s->queue_errors++;
 			return vz_err_set(err, -EINVAL, "fake source: buffer %u queued twice",
-					  index);
+			                  index);
 		}
 	s->fifo[s->nqueued++] = index;
 	return 0;
@@ -171,24 +171,24 @@ static inline void fake_stats(void *impl, struct vz_capture_stats *out)
 }
 
 static const struct vz_source_ops fake_source_ops = {
-	.name = "fake",
-	.fd = fake_fd,
-	.start = fake_start,
-	.stop = fake_stop,
-	.next = fake_next,
-	.queue = fake_queue,
-	.queued = fake_queued,
-	.reconnect = fake_reconnect,
-	.renegotiate = fake_renegotiate,
-	.format = fake_format,
-	.buffer_count = fake_buffer_count,
-	.buffer = fake_buffer,
-	.stats = fake_stats,
+        .name = "fake",
+        .fd = fake_fd,
+        .start = fake_start,
+        .stop = fake_stop,
+        .next = fake_next,
+        .queue = fake_queue,
+        .queued = fake_queued,
+        .reconnect = fake_reconnect,
+        .renegotiate = fake_renegotiate,
+        .format = fake_format,
+        .buffer_count = fake_buffer_count,
+        .buffer = fake_buffer,
+        .stats = fake_stats,
 };
 
 /* A YUYV (or @fourcc with one memory plane) source of @n buffers. */
-static inline int fake_source_init(struct fake_source *s, uint32_t fourcc, uint32_t w,
-				   uint32_t h, uint32_t stride, uint32_t size, unsigned n)
+static inline int fake_source_init(struct fake_source *s, uint32_t fourcc, uint32_t w, uint32_t h,
+                                   uint32_t stride, uint32_t size, unsigned n)
 {
 	memset(s, 0, sizeof(*s));
 	s->efd = -1;

@@ -45,9 +45,9 @@ static void test_empty_names_never_match(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_same_name_any_spelling),
-		cmocka_unit_test(test_different_names),
-		cmocka_unit_test(test_empty_names_never_match),
+	        cmocka_unit_test(test_same_name_any_spelling),
+	        cmocka_unit_test(test_different_names),
+	        cmocka_unit_test(test_empty_names_never_match),
 	};
 	return cmocka_run_group_tests_name("ctrl_match", tests, NULL, NULL);
 }

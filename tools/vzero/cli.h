@@ -16,8 +16,8 @@
 #include "errors.h"
 
 /* Exit codes: 0 ok, 1 runtime failure, 2 usage error (bad arguments). */
-#define VZ_EXIT_OK 0
-#define VZ_EXIT_FAIL 1
+#define VZ_EXIT_OK    0
+#define VZ_EXIT_FAIL  1
 #define VZ_EXIT_USAGE 2
 
 /* "640x480" -> w,h (both > 0, <= 16384). */
@@ -26,7 +26,7 @@ int vz_cli_parse_size(const char *s, uint32_t *w, uint32_t *h, struct vz_err *er
 int vz_cli_parse_fps(const char *s, uint32_t *num, uint32_t *den, struct vz_err *err);
 /* Positive integer (1 .. max). */
 int vz_cli_parse_count(const char *s, const char *what, uint64_t max, uint64_t *out,
-		       struct vz_err *err);
+                       struct vz_err *err);
 /* Positive seconds (decimal). */
 int vz_cli_parse_seconds(const char *s, double *out, struct vz_err *err);
 
@@ -38,9 +38,9 @@ int vz_cli_parse_seconds(const char *s, double *out, struct vz_err *err);
  */
 struct vz_cli_capture {
 	struct vz_capture_config cfg;
-	uint64_t frames;        /* -n, 0: unlimited */
-	double seconds;         /* -t, 0: unlimited */
-	int reconnect_ms;       /* -1: off; 0: forever */
+	uint64_t frames;  /* -n, 0: unlimited */
+	double seconds;   /* -t, 0: unlimited */
+	int reconnect_ms; /* -1: off; 0: forever */
 	const char *timeline_csv;
 	bool json;
 };
@@ -49,20 +49,20 @@ struct vz_cli_capture {
  * command appends its own. */
 extern const struct option vz_cli_capture_longopts[];
 #define VZ_CLI_CAPTURE_SHORTOPTS "d:f:s:r:n:t:"
-#define VZ_CLI_CAPTURE_HELP                                                   \
-	"  -d, --device DEV       /dev/videoN, or a name: 'vivid', a card name\n" \
-	"  -f, --format FOURCC    pixel format, e.g. YUYV, UYVY, NV12 (default: driver's)\n" \
-	"  -s, --size WxH         frame size, e.g. 640x480 (default: driver's)\n" \
-	"  -r, --rate FPS         frame rate, e.g. 25 or 30000/1001 (default: driver's)\n" \
-	"  -n, --frames N         stop after N good frames\n"                     \
-	"  -t, --time SECONDS     stop after this long\n"                        \
-	"      --io MODE          mmap (default: driver buffers exported as DMA-bufs)\n" \
-	"                         or dmabuf-import (queue DMA-bufs from a DRM device)\n" \
-	"      --buffers N        driver buffers to request (default 4)\n"        \
-	"      --libv4l2          convert through libv4l2 (copies; counted in stats)\n" \
-	"      --reconnect[=S]    when the device disappears, wait S seconds\n"   \
-	"                         (default: forever) for it and resume\n"          \
-	"      --timeline-csv F   write one line per frame to F\n"                \
+#define VZ_CLI_CAPTURE_HELP                                                                        \
+	"  -d, --device DEV       /dev/videoN, or a name: 'vivid', a card name\n"                  \
+	"  -f, --format FOURCC    pixel format, e.g. YUYV, UYVY, NV12 (default: driver's)\n"       \
+	"  -s, --size WxH         frame size, e.g. 640x480 (default: driver's)\n"                  \
+	"  -r, --rate FPS         frame rate, e.g. 25 or 30000/1001 (default: driver's)\n"         \
+	"  -n, --frames N         stop after N good frames\n"                                      \
+	"  -t, --time SECONDS     stop after this long\n"                                          \
+	"      --io MODE          mmap (default: driver buffers exported as DMA-bufs)\n"           \
+	"                         or dmabuf-import (queue DMA-bufs from a DRM device)\n"           \
+	"      --buffers N        driver buffers to request (default 4)\n"                         \
+	"      --libv4l2          convert through libv4l2 (copies; counted in stats)\n"            \
+	"      --reconnect[=S]    when the device disappears, wait S seconds\n"                    \
+	"                         (default: forever) for it and resume\n"                          \
+	"      --timeline-csv F   write one line per frame to F\n"                                 \
 	"      --json             print the summary as JSON\n"
 
 void vz_cli_capture_init(struct vz_cli_capture *o);

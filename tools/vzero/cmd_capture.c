@@ -19,6 +19,7 @@
 #include "capture.h"
 #include "cli.h"
 #include "clock.h"
+#include "report.h"
 #include "stats.h"
 
 #define CMD "capture"
@@ -278,7 +279,8 @@ static int stream(struct run *r, struct vz_err *err)
 		}
 		struct vz_frame_info fi;
 		ret = vz_capture_next(r->cap, p[0].revents, &fi, err);
-		if (ret == 1) {
+		bool got = ret == 1;
+		if (got) {
 			record(r, &fi);
 			ret = vz_capture_queue(r->cap, fi.index, err);
 			if (ret < 0 && ret != -ENODEV)
@@ -301,8 +303,8 @@ static int stream(struct run *r, struct vz_err *err)
 		/* Recoveries count as progress: the source is alive. */
 		struct vz_capture_stats st;
 		vz_capture_get_stats(r->cap, &st);
-		if (ret == 1 || st.error_frames != last.error_frames ||
-		    st.restarts != last.restarts || st.reconnects != last.reconnects)
+		if (got || st.error_frames != last.error_frames || st.restarts != last.restarts ||
+		    st.reconnects != last.reconnects)
 			progress = vz_now_ns();
 		last = st;
 	}
@@ -312,27 +314,12 @@ static int stream(struct run *r, struct vz_err *err)
 	return 0;
 }
 
-static void json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
+/* Shared writers: valid JSON whatever a driver puts in its names, and null
+ * (not nan) for an empty sample. */
 static void json_summary(FILE *out, const char *key, const struct vz_summary *s)
 {
-	fprintf(out,
-	        "\"%s\":{\"n\":%" PRIu64 ",\"mean\":%.4f,\"std\":%.4f,\"p50\":%.4f,"
-	        "\"p99\":%.4f,\"max\":%.4f}",
-	        key, s->n, s->mean, s->std, s->p50, s->p99, s->max);
+	fprintf(out, "\"%s\":", key);
+	vz_json_summary(out, s);
 }
 
 static const char *mib(uint64_t bytes, char *buf, size_t len)
@@ -365,13 +352,13 @@ static void print_summary(struct run *r)
 	if (r->o.json) {
 		FILE *o = stdout;
 		fputs("{\"device\":", o);
-		json_str(o, vz_capture_path(r->cap));
+		vz_json_str(o, vz_capture_path(r->cap));
 		fputs(",\"card\":", o);
-		json_str(o, vz_capture_card(r->cap));
+		vz_json_str(o, vz_capture_card(r->cap));
 		fputs(",\"driver\":", o);
-		json_str(o, vz_capture_driver(r->cap));
+		vz_json_str(o, vz_capture_driver(r->cap));
 		fputs(",\"format\":{\"fourcc\":", o);
-		json_str(o, fcc);
+		vz_json_str(o, fcc);
 		fprintf(o, ",\"width\":%u,\"height\":%u,\"fps\":%.4f}", f->width, f->height,
 		        fps_nom);
 		fprintf(o, ",\"io\":\"%s\",\"libv4l2\":%s,\"buffers\":%u", io,

@@ -70,48 +70,58 @@ static void usage(FILE *out, const char *cmd)
 {
 	bool jitter = !strcmp(cmd, "jitter");
 	fprintf(out,
-		"usage: vzero %s -d DEV [capture options] %s[-n N | -t S] [report options]\n\n",
-		cmd, jitter ? "" : "[--process LIST] --sink SPEC [--sink SPEC...] ");
+	        "usage: vzero %s -d DEV [capture options] %s[-n N | -t S] [report options]\n\n",
+	        cmd, jitter ? "" : "[--process LIST] --sink SPEC [--sink SPEC...] ");
 	if (jitter)
-		fprintf(out, "Streams a device with no processing and no sink and reports its frame\n"
-			     "timing: the camera's own jitter, to compare with `vzero run`.\n\n");
+		fprintf(out,
+		        "Streams a device with no processing and no sink and reports its frame\n"
+		        "timing: the camera's own jitter, to compare with `vzero run`.\n\n");
 	else
 		fprintf(out,
-			"Captures without copying, processes frames in place, and hands each one to\n"
-			"every sink as a DMA-buf.  A buffer goes back to the driver only when all\n"
-			"sinks have released it; a sink that falls behind loses frames (counted),\n"
-			"the others don't.  Ends with the jitter report.\n\n");
+		        "Captures without copying, processes frames in place, and hands each one "
+		        "to\n"
+		        "every sink as a DMA-buf.  A buffer goes back to the driver only when all\n"
+		        "sinks have released it; a sink that falls behind loses frames (counted),\n"
+		        "the others don't.  Ends with the jitter report.\n\n");
 	fprintf(out, "Capture options:\n" VZ_CLI_CAPTURE_HELP);
 	if (!jitter)
 		fprintf(out,
-			"\nProcessing and sinks:\n"
-			"      --process LIST     in-place processors, in order: stamp (sequence number\n"
-			"                         and timestamp written into the picture), mask=X,Y,W,H\n"
-			"                         (black rectangle); e.g. --process stamp,mask=0,0,64,64\n"
-			"      --sink SPEC        null (releases at once: measures vzero itself) or\n"
-			"                         gst:\"DESCRIPTION\" (appsrc ! DESCRIPTION), e.g.\n"
-			"                         gst:\"videoconvert ! autovideosink\"; repeat for fan-out\n"
-			"      --budget N         frames each sink may hold at once (default 2)\n");
+		        "\nProcessing and sinks:\n"
+		        "      --process LIST     in-place processors, in order: stamp (sequence "
+		        "number\n"
+		        "                         and timestamp written into the picture), "
+		        "mask=X,Y,W,H\n"
+		        "                         (black rectangle); e.g. --process "
+		        "stamp,mask=0,0,64,64\n"
+		        "      --sink SPEC        null (releases at once: measures vzero itself) "
+		        "or\n"
+		        "                         gst:\"DESCRIPTION\" (appsrc ! DESCRIPTION), "
+		        "e.g.\n"
+		        "                         gst:\"videoconvert ! autovideosink\"; repeat for "
+		        "fan-out\n"
+		        "      --budget N         frames each sink may hold at once (default 2)\n");
 	fprintf(out,
-		"\nReport:\n"
-		"      --stats-json FILE  the report as JSON\n"
-		"      --timeline-csv F   one line per frame, every timestamp\n"
-		"      --plot FILE.png    interval histogram and interval over time, per stage\n"
-		"      --json             print the report as JSON instead of the table\n"
-		"      --status / --quiet live status line each second (default: on a terminal)\n"
-		"\nReal-time knobs (the report says whether each took effect):\n"
-		"      --rt PRIO          SCHED_FIFO at PRIO (1-99; needs CAP_SYS_NICE)\n"
-		"      --cpu LIST         pin to CPUs, e.g. 1 or 0,2-3\n"
-		"      --mlock            mlockall(MCL_CURRENT|MCL_FUTURE)\n"
-		"\nExamples:\n");
+	        "\nReport:\n"
+	        "      --stats-json FILE  the report as JSON\n"
+	        "      --timeline-csv F   one line per frame, every timestamp\n"
+	        "      --plot FILE.png    interval histogram and interval over time, per stage\n"
+	        "      --json             print the report as JSON instead of the table\n"
+	        "      --status / --quiet live status line each second (default: on a terminal)\n"
+	        "\nReal-time knobs (the report says whether each took effect):\n"
+	        "      --rt PRIO          SCHED_FIFO at PRIO (1-99; needs CAP_SYS_NICE)\n"
+	        "      --cpu LIST         pin to CPUs, e.g. 1 or 0,2-3\n"
+	        "      --mlock            mlockall(MCL_CURRENT|MCL_FUTURE)\n"
+	        "\nExamples:\n");
 	if (jitter)
 		fprintf(out, "  vzero jitter -d vivid -s 640x480 -r 25 -t 20 --plot camera.png\n");
 	else
 		fprintf(out,
-			"  vzero run -d vivid --process stamp --sink null -t 20 --plot jitter.png\n"
-			"  vzero run -d /dev/video0 -f NV12 --sink gst:\"fakesink\" --sink null -n 500\n"
-			"  vzero run -d vivid --process stamp --sink gst:\"videoconvert ! x264enc ! "
-			"matroskamux ! filesink location=out.mkv\" -t 10\n");
+		        "  vzero run -d vivid --process stamp --sink null -t 20 --plot jitter.png\n"
+		        "  vzero run -d /dev/video0 -f NV12 --sink gst:\"fakesink\" --sink null -n "
+		        "500\n"
+		        "  vzero run -d vivid --process stamp --sink gst:\"videoconvert ! x264enc "
+		        "! "
+		        "matroskamux ! filesink location=out.mkv\" -t 10\n");
 	fprintf(out, "\nExit status: 0 done, 1 runtime failure, 2 bad arguments.\n");
 }
 
@@ -147,9 +157,9 @@ static int parse_processors(struct run_opts *o, const char *list)
 			s = end;
 		} else {
 			vz_cli_error(o->cmd,
-				     "--process: unknown processor near '%s'; available: stamp, "
-				     "mask=X,Y,W,H",
-				     s);
+			             "--process: unknown processor near '%s'; available: stamp, "
+			             "mask=X,Y,W,H",
+			             s);
 			return -1;
 		}
 		if (*s == ',')
@@ -188,17 +198,17 @@ static int parse_cpus(const char *list, cpu_set_t *set)
 static int parse_args(struct run_opts *o, int argc, char **argv)
 {
 	static const struct option own[] = {
-		{"process", required_argument, NULL, OPT_PROCESS},
-		{"sink", required_argument, NULL, OPT_SINK},
-		{"budget", required_argument, NULL, OPT_BUDGET},
-		{"stats-json", required_argument, NULL, OPT_STATS_JSON},
-		{"plot", required_argument, NULL, OPT_PLOT},
-		{"rt", required_argument, NULL, OPT_RT},
-		{"cpu", required_argument, NULL, OPT_CPU},
-		{"mlock", no_argument, NULL, OPT_MLOCK},
-		{"status", no_argument, NULL, OPT_STATUS},
-		{"quiet", no_argument, NULL, OPT_QUIET},
-		{"help", no_argument, NULL, OPT_HELP},
+	        {"process", required_argument, NULL, OPT_PROCESS},
+	        {"sink", required_argument, NULL, OPT_SINK},
+	        {"budget", required_argument, NULL, OPT_BUDGET},
+	        {"stats-json", required_argument, NULL, OPT_STATS_JSON},
+	        {"plot", required_argument, NULL, OPT_PLOT},
+	        {"rt", required_argument, NULL, OPT_RT},
+	        {"cpu", required_argument, NULL, OPT_CPU},
+	        {"mlock", no_argument, NULL, OPT_MLOCK},
+	        {"status", no_argument, NULL, OPT_STATUS},
+	        {"quiet", no_argument, NULL, OPT_QUIET},
+	        {"help", no_argument, NULL, OPT_HELP},
 	};
 	struct option opts[64];
 	size_t n = 0;
@@ -263,8 +273,9 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 		case OPT_CPU: {
 			cpu_set_t set;
 			if (parse_cpus(optarg, &set) < 0) {
-				vz_cli_error(o->cmd, "--cpu '%s': expected a CPU list like 1 or 0,2-3",
-					     optarg);
+				vz_cli_error(o->cmd,
+				             "--cpu '%s': expected a CPU list like 1 or 0,2-3",
+				             optarg);
 				return VZ_EXIT_USAGE;
 			}
 			o->cpu_list = optarg;
@@ -281,34 +292,34 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 			break;
 		case ':':
 			vz_cli_error(o->cmd, "%s needs a value; see 'vzero %s --help'",
-				     argv[optind - 1], o->cmd);
+			             argv[optind - 1], o->cmd);
 			return VZ_EXIT_USAGE;
 		default:
 			vz_cli_error(o->cmd, "unknown option '%s'; see 'vzero %s --help'",
-				     argv[optind - 1], o->cmd);
+			             argv[optind - 1], o->cmd);
 			return VZ_EXIT_USAGE;
 		}
 		continue;
 	not_for_jitter:
 		vz_cli_error(o->cmd,
-			     "%s: jitter measures the bare device; use 'vzero run' for "
-			     "processors and sinks",
-			     argv[optind - 1]);
+		             "%s: jitter measures the bare device; use 'vzero run' for "
+		             "processors and sinks",
+		             argv[optind - 1]);
 		return VZ_EXIT_USAGE;
 	}
 	if (optind < argc) {
 		vz_cli_error(o->cmd, "unexpected argument '%s'; see 'vzero %s --help'",
-			     argv[optind], o->cmd);
+		             argv[optind], o->cmd);
 		return VZ_EXIT_USAGE;
 	}
 	if (!o->cap.cfg.device) {
 		vz_cli_error(o->cmd, "which device? give -d DEV (e.g. -d vivid or -d /dev/video0; "
-				     "'vzero devices' lists them)");
+		                     "'vzero devices' lists them)");
 		return VZ_EXIT_USAGE;
 	}
 	if (!jitter && o->nsinks == 0) {
 		vz_cli_error(o->cmd, "no sink: add --sink null (measure vzero itself) or "
-				     "--sink gst:\"DESCRIPTION\"");
+		                     "--sink gst:\"DESCRIPTION\"");
 		return VZ_EXIT_USAGE;
 	}
 	return -1; /* parsed, go on */
@@ -331,7 +342,7 @@ static void apply_rt(const struct run_opts *o, struct rt_notes *n)
 			snprintf(n->cpu, sizeof(n->cpu), "pinned to CPU %s: ok", o->cpu_list);
 		else
 			snprintf(n->cpu, sizeof(n->cpu), "CPU %s: NOT applied (%s)", o->cpu_list,
-				 strerror(errno));
+			         strerror(errno));
 	}
 	if (o->rt_prio) {
 		struct sched_param sp = {.sched_priority = o->rt_prio};
@@ -339,28 +350,29 @@ static void apply_rt(const struct run_opts *o, struct rt_notes *n)
 			snprintf(n->rt, sizeof(n->rt), "SCHED_FIFO %d: ok", o->rt_prio);
 		else
 			snprintf(n->rt, sizeof(n->rt),
-				 "SCHED_FIFO %d: NOT applied (%s; needs root or CAP_SYS_NICE)",
-				 o->rt_prio, strerror(errno));
+			         "SCHED_FIFO %d: NOT applied (%s; needs root or CAP_SYS_NICE)",
+			         o->rt_prio, strerror(errno));
 	}
 }
 
 static void mlock_note(const struct run_opts *o, struct vz_capture *cap, struct rt_notes *n,
-		       struct vz_memlock_report *mr)
+                       struct vz_memlock_report *mr)
 {
 	if (!o->mlock)
 		return;
 	vz_memlock_read(mr, cap);
 	if (mr->mlockall_errno)
 		snprintf(n->mlock, sizeof(n->mlock),
-			 "mlockall: NOT applied (%s; raise RLIMIT_MEMLOCK or run as root); "
-			 "VmLck %llu kB",
-			 strerror(mr->mlockall_errno), (unsigned long long)(mr->vmlck_bytes / 1024));
+		         "mlockall: NOT applied (%s; raise RLIMIT_MEMLOCK or run as root); "
+		         "VmLck %llu kB",
+		         strerror(mr->mlockall_errno),
+		         (unsigned long long)(mr->vmlck_bytes / 1024));
 	else
 		snprintf(n->mlock, sizeof(n->mlock),
-			 "mlockall: ok, VmLck %llu kB; driver buffers %llu kB are kernel memory "
-			 "(never swapped, mlock is a no-op on them)",
-			 (unsigned long long)(mr->vmlck_bytes / 1024),
-			 (unsigned long long)(mr->driver_bytes / 1024));
+		         "mlockall: ok, VmLck %llu kB; driver buffers %llu kB are kernel memory "
+		         "(never swapped, mlock is a no-op on them)",
+		         (unsigned long long)(mr->vmlck_bytes / 1024),
+		         (unsigned long long)(mr->driver_bytes / 1024));
 }
 
 static void on_signal(void *data, int fd, uint32_t events)
@@ -381,11 +393,11 @@ static void on_status(void *data, uint64_t exp)
 	(void)exp;
 	vz_pipeline_get_stats(ctx->pipe, &st);
 	vz_report_status_line(stderr, vz_pipeline_telemetry(ctx->pipe), &st, ctx->scratch,
-			      STATUS_WINDOW, ctx->tty);
+	                      STATUS_WINDOW, ctx->tty);
 }
 
 static int write_file(const char *what, const char *path, int (*fn)(FILE *, const void *),
-		      const void *arg, const char *cmd)
+                      const void *arg, const char *cmd)
 {
 	FILE *f = fopen(path, "w");
 	if (!f) {
@@ -449,11 +461,11 @@ static int run(int argc, char **argv, const char *cmd)
 	if (vz_loop_create(&ctx.loop, &err) < 0)
 		goto fail;
 	struct vz_pipeline_config pc = {
-		.source = vz_capture_source(cap),
-		.loop = ctx.loop,
-		.max_frames = o.cap.frames,
-		.max_duration_ns = (int64_t)(o.cap.seconds * 1e9),
-		.reconnect_timeout_ms = o.cap.reconnect_ms,
+	        .source = vz_capture_source(cap),
+	        .loop = ctx.loop,
+	        .max_frames = o.cap.frames,
+	        .max_duration_ns = (int64_t)(o.cap.seconds * 1e9),
+	        .reconnect_timeout_ms = o.cap.reconnect_ms,
 	};
 	if (vz_pipeline_create(&ctx.pipe, &pc, &err) < 0)
 		goto fail;
@@ -463,12 +475,11 @@ static int run(int argc, char **argv, const char *cmd)
 		snprintf(o.processors, sizeof(o.processors), "stamp");
 	}
 	if (o.mask.count) {
-		if (vz_pipeline_add_processor(ctx.pipe, "mask", vz_mask_process, &o.mask, &err) <
-		    0)
+		if (vz_pipeline_add_processor(ctx.pipe, "mask", vz_mask_process, &o.mask, &err) < 0)
 			goto fail;
 		size_t l = strlen(o.processors);
 		snprintf(o.processors + l, sizeof(o.processors) - l, "%smask(%u)", l ? "," : "",
-			 o.mask.count);
+		         o.mask.count);
 	}
 	for (unsigned i = 0; i < o.nsinks; i++) {
 		struct vz_sink s;
@@ -493,9 +504,8 @@ static int run(int argc, char **argv, const char *cmd)
 	ctx.tty = isatty(STDERR_FILENO);
 	if (o.status == 1 || (o.status == -1 && ctx.tty)) {
 		ctx.scratch = calloc(2 * STATUS_WINDOW, sizeof(double));
-		if (!ctx.scratch ||
-		    vz_loop_add_timer(ctx.loop, VZ_NSEC_PER_SEC, VZ_NSEC_PER_SEC, on_status, &ctx,
-				      NULL, &err) < 0)
+		if (!ctx.scratch || vz_loop_add_timer(ctx.loop, VZ_NSEC_PER_SEC, VZ_NSEC_PER_SEC,
+		                                      on_status, &ctx, NULL, &err) < 0)
 			goto fail;
 	}
 
@@ -523,18 +533,18 @@ static int run(int argc, char **argv, const char *cmd)
 	vz_pipeline_get_stats(ctx.pipe, &st);
 	const struct vz_format *fmt = vz_capture_format(cap);
 	struct vz_report_meta meta = {
-		.command = cmd,
-		.device = vz_capture_path(cap),
-		.card = vz_capture_card(cap),
-		.driver = vz_capture_driver(cap),
-		.fmt = fmt,
-		.io = o.cap.cfg.libv4l2 ? "libv4l2"
-		      : o.cap.cfg.io == VZ_IO_DMABUF_IMPORT ? "dmabuf-import"
-							    : "mmap",
-		.processors = o.processors,
-		.rt_note = notes.rt,
-		.cpu_note = notes.cpu,
-		.mlock_note = notes.mlock,
+	        .command = cmd,
+	        .device = vz_capture_path(cap),
+	        .card = vz_capture_card(cap),
+	        .driver = vz_capture_driver(cap),
+	        .fmt = fmt,
+	        .io = o.cap.cfg.libv4l2                     ? "libv4l2"
+	              : o.cap.cfg.io == VZ_IO_DMABUF_IMPORT ? "dmabuf-import"
+	                                                    : "mmap",
+	        .processors = o.processors,
+	        .rt_note = notes.rt,
+	        .cpu_note = notes.cpu,
+	        .mlock_note = notes.mlock,
 	};
 	rep = calloc(1, sizeof(*rep));
 	if (!rep || vz_report_compute(rep, &meta, vz_pipeline_telemetry(ctx.pipe), &st, &err) < 0) {
@@ -548,9 +558,8 @@ static int run(int argc, char **argv, const char *cmd)
 		vz_report_print(stdout, rep);
 	if (o.stats_json && write_file("the JSON report", o.stats_json, json_fn, rep, cmd) < 0)
 		ret = VZ_EXIT_FAIL;
-	if (o.cap.timeline_csv &&
-	    write_file("the timeline", o.cap.timeline_csv, csv_fn, vz_pipeline_telemetry(ctx.pipe),
-		       cmd) < 0)
+	if (o.cap.timeline_csv && write_file("the timeline", o.cap.timeline_csv, csv_fn,
+	                                     vz_pipeline_telemetry(ctx.pipe), cmd) < 0)
 		ret = VZ_EXIT_FAIL;
 	if (o.plot) {
 		struct vz_err pe = {0};
