@@ -430,6 +430,14 @@ static void print_summary(struct run *r)
 		        "RLIMIT_MEMLOCK (`ulimit -l`, systemd LimitMEMLOCK=) or grant "
 		        "CAP_IPC_LOCK\n",
 		        strerror(r->mem.mlockall_errno), mib(r->mem.vmlck_bytes, b1, sizeof(b1)));
+	} else if (r->mem.vmlck_bytes == 0) {
+		/* AddressSanitizer's interceptor (and other interposers) return
+		 * 0 without locking: believe VmLck, not the return code. */
+		fprintf(o,
+		        "  memlock    mlockall returned 0 but nothing was locked (VmLck 0): an "
+		        "interposer such as AddressSanitizer swallowed the call; driver buffers "
+		        "%s mapped are kernel memory: not lockable, never swapped\n",
+		        mib(r->mem.driver_bytes, b2, sizeof(b2)));
 	} else {
 		fprintf(o,
 		        "  memlock    mlockall ok: VmLck %s of this process's memory locked; "

@@ -367,6 +367,12 @@ static void mlock_note(const struct run_opts *o, struct vz_capture *cap, struct 
 		         "VmLck %llu kB",
 		         strerror(mr->mlockall_errno),
 		         (unsigned long long)(mr->vmlck_bytes / 1024));
+	else if (mr->vmlck_bytes == 0)
+		/* AddressSanitizer's interceptor returns 0 and locks nothing:
+		 * believe VmLck, not the return code. */
+		snprintf(n->mlock, sizeof(n->mlock),
+		         "mlockall: returned 0 but nothing was locked (VmLck 0; an interposer "
+		         "such as AddressSanitizer swallowed it)");
 	else
 		snprintf(n->mlock, sizeof(n->mlock),
 		         "mlockall: ok, VmLck %llu kB; driver buffers %llu kB are kernel memory "
