@@ -768,11 +768,20 @@ static void panel_stage_hist(cairo_t *cr, const struct panel *area, const struct
 			         d->stage_name[s]);
 			continue;
 		}
-		/* Zero latency (no processors) cannot sit on a log axis; say
-		 * so instead of drawing a spike at the left edge. */
+		/* Latencies <= 0 cannot sit on a log axis; say what they are
+		 * instead of drawing a spike at the left edge.  Zero: a stage
+		 * with nothing to do (no processors).  Negative: the driver
+		 * stamps frames ahead of DQBUF (vivid's end-of-frame time runs
+		 * ~0.9 frame ahead), which is the driver's clock, not ours. */
 		if (lat_max <= 0) {
-			snprintf(it[ni++].label, sizeof(it[0].label), "%s: 0 (nothing to do)",
-			         d->stage_name[s]);
+			const struct vz_summary *sm = s == 0 ? &r->lat_dqbuf : NULL;
+			if (sm && sm->n && sm->max < 0)
+				snprintf(it[ni++].label, sizeof(it[0].label),
+				         "%s: p50 %.3f ms (driver timestamps ahead of DQBUF)",
+				         d->stage_name[s], sm->p50);
+			else
+				snprintf(it[ni++].label, sizeof(it[0].label),
+				         "%s: 0 (nothing to do)", d->stage_name[s]);
 			continue;
 		}
 		hist_outline(cr, &p, bins[s], NBINS, c);

@@ -265,6 +265,10 @@ void vz_report_print(FILE *out, const struct vz_report *r)
 		print_row(out, label, &r->hold_sink[s]);
 	}
 	print_row(out, "total out of driver", &r->lat_requeue);
+	if (r->lat_dqbuf.n && r->lat_dqbuf.p50 < 0)
+		fprintf(out, "note: the driver stamps frames ahead of DQBUF (its timestamp is a "
+		             "predicted end of frame, as vivid's is),\n      so driver->dqbuf is "
+		             "negative; intervals on its clock are still exact\n");
 	fputc('\n', out);
 
 	uint64_t total = 0;
