@@ -16,7 +16,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/test-vivid-vm.XXXXXX")
 trap 'rm -rf -- "$WORK"' EXIT
 
 N=0 FAILED=0
-PLAN=19
+PLAN=20
 echo "1..$PLAN"
 ok() { N=$((N + 1)); echo "ok $N - $1"; }
 not_ok() {
@@ -130,6 +130,14 @@ check "--module vgem gives a /dev/dri node" '[[ $RC -eq 0 ]] && grep -Eq "^(card
 
 run --module vkms -- true
 check "an unshipped module fails clearly (exit 2)" '[[ $RC -eq 2 ]] && has "module vkms is not shipped" err'
+
+# A checkout under /tmp (CI clones anywhere) stays visible although the
+# guest has its own tmpfs /tmp: from a subdirectory, ../ must still be there.
+mkdir -p "$WORK/checkout/build" "$WORK/checkout/tests"
+echo visible >"$WORK/checkout/tests/marker"
+RC=0
+(cd "$WORK/checkout/build" && "$VM" --vm -- cat ../tests/marker) >"$WORK/out" 2>"$WORK/err" </dev/null || RC=$?
+check "a cwd under /tmp keeps its whole checkout visible (../ paths)" '[[ $RC -eq 0 ]] && has "^visible$" out'
 
 if [[ $N -ne $PLAN ]]; then
 	echo "# planned $PLAN tests but ran $N"
