@@ -122,3 +122,31 @@ test_run_missing_device_is_one_clear_line() {
 	assert_eq "$(wc -l <err.txt)" 1 "error lines"
 	assert_contains err.txt "/dev/video99"
 }
+
+# The pipeline's recovery path: the device vanishes mid-run (vivid's
+# "disconnect" button on instance 2), the sinks stop and every frame comes
+# home, the capture waits for the node to return, the sinks restart and the
+# run completes its frame count.
+test_run_reconnects_after_disconnect() {
+	local d i
+	d=$(need_vivid 2)
+	vivid_reset "$d"
+	"$VZ" run -d "$d" -s 640x480 -r 25 --sink null -n 150 --reconnect=30 --status \
+		--json >rec.json 2>rec.err &
+	local pid=$!
+	# the status line appears once a second while frames flow
+	for ((i = 0; i < 300; i++)); do
+		grep -q 'frames |' rec.err 2>/dev/null && break
+		sleep 0.1
+	done
+	v4l2-ctl -d "$d" -c disconnect=1 || fail "could not press vivid's disconnect button"
+	wait "$pid"
+	rc=$?
+	cat rec.json rec.err
+	assert_eq "$rc" 0 "vzero run --reconnect exit status"
+	assert_eq "$(json_get rec.json '["capture"]["disconnects"]')" 1 disconnects
+	assert_eq "$(json_get rec.json '["capture"]["reconnects"]')" 1 reconnects
+	assert_eq "$(json_get rec.json '["frames"]')" 150 frames
+	assert_eq "$(json_get rec.json '["sinks"][0]["released"]')" \
+		"$(json_get rec.json '["sinks"][0]["frames"]')" "null sink released every frame"
+}
