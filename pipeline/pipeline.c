@@ -347,6 +347,12 @@ static int start_sinks(struct vz_pipeline *p, struct vz_err *err);
 static void drain(struct vz_pipeline *p, int64_t timeout_ns);
 static void on_capture(void *data, int fd, uint32_t events);
 
+static void notify(struct vz_pipeline *p, const char *msg)
+{
+	if (p->cfg.on_event)
+		p->cfg.on_event(p->cfg.event_data, msg);
+}
+
 /* Disconnect or source change: every frame must come home before the
  * buffers are reallocated, so the sinks stop (and restart after). */
 static void recover(struct vz_pipeline *p, int why)
@@ -369,10 +375,22 @@ static void recover(struct vz_pipeline *p, int why)
 	 * all now (or the device vanished with them). */
 	for (unsigned i = 0; i < VZ_MAX_BUFFERS; i++)
 		p->held[i] = false;
-	if (why == -ENODEV)
+	if (why == -ENODEV) {
+		char msg[96];
+		if (p->cfg.reconnect_timeout_ms > 0)
+			snprintf(msg, sizeof(msg), "the device is gone; waiting up to %d s for it",
+			         p->cfg.reconnect_timeout_ms / 1000);
+		else
+			snprintf(msg, sizeof(msg),
+			         "the device is gone; waiting for it to come back");
+		notify(p, msg);
 		r = p->src.ops->reconnect(p->src.impl, p->cfg.reconnect_timeout_ms, &e);
-	else
+		if (r == 0)
+			notify(p, "the device is back; resuming");
+	} else {
+		notify(p, "the source changed format; renegotiating");
 		r = p->src.ops->renegotiate(p->src.impl, &e);
+	}
 	if (r < 0) {
 		vz_err_set(&p->err, r, "%s", e.msg);
 		goto fail;

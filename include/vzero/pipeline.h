@@ -146,6 +146,10 @@ struct vz_pipeline_config {
 	int64_t max_duration_ns;   /* stop after this long, 0: no limit */
 	int reconnect_timeout_ms;  /* <0: don't reconnect, else wait this long
 	                              (0: forever) for a vanished device */
+	/* Optional, loop thread: one line about something a person should
+	 * see while it happens (device gone, waiting, back). */
+	void (*on_event)(void *data, const char *msg);
+	void *event_data;
 };
 
 struct vz_pipeline_stats {

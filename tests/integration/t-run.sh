@@ -147,6 +147,8 @@ test_run_reconnects_after_disconnect() {
 	assert_eq "$(json_get rec.json '["capture"]["disconnects"]')" 1 disconnects
 	assert_eq "$(json_get rec.json '["capture"]["reconnects"]')" 1 reconnects
 	assert_eq "$(json_get rec.json '["frames"]')" 150 frames
+	assert_contains rec.err "the device is gone; waiting up to 30 s"
+	assert_contains rec.err "the device is back; resuming"
 	assert_eq "$(json_get rec.json '["sinks"][0]["released"]')" \
 		"$(json_get rec.json '["sinks"][0]["frames"]')" "null sink released every frame"
 }

@@ -381,6 +381,14 @@ static void mlock_note(const struct run_opts *o, struct vz_capture *cap, struct 
 		         (unsigned long long)(mr->driver_bytes / 1024));
 }
 
+static void on_event(void *data, const char *msg)
+{
+	struct run_ctx *ctx = data;
+	if (ctx->tty && ctx->scratch)
+		fprintf(stderr, "\r\033[K");
+	fprintf(stderr, "vzero %s: %s\n", ctx->o->cmd, msg);
+}
+
 static void on_signal(void *data, int fd, uint32_t events)
 {
 	struct run_ctx *ctx = data;
@@ -472,6 +480,8 @@ static int run(int argc, char **argv, const char *cmd)
 	        .max_frames = o.cap.frames,
 	        .max_duration_ns = (int64_t)(o.cap.seconds * 1e9),
 	        .reconnect_timeout_ms = o.cap.reconnect_ms,
+	        .on_event = on_event,
+	        .event_data = &ctx,
 	};
 	if (vz_pipeline_create(&ctx.pipe, &pc, &err) < 0)
 		goto fail;
