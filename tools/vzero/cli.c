@@ -34,6 +34,21 @@ const struct option vz_cli_capture_longopts[] = {
         {NULL, 0, NULL, 0},
 };
 
+void vz_cli_longopts(struct option *out, size_t cap, const struct option *own, size_t nown)
+{
+	size_t n = 0;
+	for (const struct option *c = vz_cli_capture_longopts; c->name; c++) {
+		if (n == cap)
+			abort();
+		out[n++] = *c;
+	}
+	if (n + nown + 1 > cap)
+		abort();
+	for (size_t i = 0; i < nown; i++)
+		out[n++] = own[i];
+	memset(&out[n], 0, sizeof(out[n]));
+}
+
 void vz_cli_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;

@@ -48,6 +48,10 @@ struct vz_cli_capture {
 /* getopt_long table entries and short-option letters for the above; a
  * command appends its own. */
 extern const struct option vz_cli_capture_longopts[];
+/* The table a command passes to getopt_long: the capture options, then its
+ * own @nown, then the terminator.  @cap (entries in @out) must fit them all:
+ * a table too small is a programming error and aborts. */
+void vz_cli_longopts(struct option *out, size_t cap, const struct option *own, size_t nown);
 #define VZ_CLI_CAPTURE_SHORTOPTS "d:f:s:r:n:t:"
 #define VZ_CLI_CAPTURE_HELP                                                                        \
 	"  -d, --device DEV       /dev/videoN, or a name: 'vivid', a card name\n"                  \

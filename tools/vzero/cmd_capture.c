@@ -90,12 +90,7 @@ static int parse(struct run *r, int argc, char **argv)
 	        {"help", no_argument, NULL, OPT_HELP},
 	};
 	struct option opts[48];
-	size_t n = 0;
-	for (const struct option *c = vz_cli_capture_longopts; c->name && n < 40; c++)
-		opts[n++] = *c;
-	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
-		opts[n++] = own[i];
-	memset(&opts[n], 0, sizeof(opts[n]));
+	vz_cli_longopts(opts, sizeof(opts) / sizeof(opts[0]), own, sizeof(own) / sizeof(own[0]));
 
 	optind = 1;
 	opterr = 0;

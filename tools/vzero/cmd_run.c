@@ -51,8 +51,9 @@ struct run_opts {
 	char processors[128];
 	const char *stats_json;
 	const char *plot;
-	int rt_prio; /* 0: off */
-	const char *cpu_list;
+	int rt_prio;          /* 0: off */
+	const char *cpu_list; /* as given, for the report */
+	cpu_set_t cpus;       /* parsed once, at argument time */
 	bool mlock;
 	int status; /* -1 auto (tty), 0 off, 1 on */
 };
@@ -211,12 +212,7 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 	        {"help", no_argument, NULL, OPT_HELP},
 	};
 	struct option opts[64];
-	size_t n = 0;
-	for (const struct option *c = vz_cli_capture_longopts; c->name && n < 40; c++)
-		opts[n++] = *c;
-	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
-		opts[n++] = own[i];
-	memset(&opts[n], 0, sizeof(opts[n]));
+	vz_cli_longopts(opts, sizeof(opts) / sizeof(opts[0]), own, sizeof(own) / sizeof(own[0]));
 
 	bool jitter = !strcmp(o->cmd, "jitter");
 	int c;
@@ -270,9 +266,8 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 			}
 			o->rt_prio = (int)v;
 			break;
-		case OPT_CPU: {
-			cpu_set_t set;
-			if (parse_cpus(optarg, &set) < 0) {
+		case OPT_CPU:
+			if (parse_cpus(optarg, &o->cpus) < 0) {
 				vz_cli_error(o->cmd,
 				             "--cpu '%s': expected a CPU list like 1 or 0,2-3",
 				             optarg);
@@ -280,7 +275,6 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 			}
 			o->cpu_list = optarg;
 			break;
-		}
 		case OPT_MLOCK:
 			o->mlock = true;
 			break;
@@ -336,9 +330,7 @@ static void apply_rt(const struct run_opts *o, struct rt_notes *n)
 	snprintf(n->cpu, sizeof(n->cpu), "not requested");
 	snprintf(n->mlock, sizeof(n->mlock), "not requested");
 	if (o->cpu_list) {
-		cpu_set_t set;
-		parse_cpus(o->cpu_list, &set);
-		if (sched_setaffinity(0, sizeof(set), &set) == 0)
+		if (sched_setaffinity(0, sizeof(o->cpus), &o->cpus) == 0)
 			snprintf(n->cpu, sizeof(n->cpu), "pinned to CPU %s: ok", o->cpu_list);
 		else
 			snprintf(n->cpu, sizeof(n->cpu), "CPU %s: NOT applied (%s)", o->cpu_list,
