@@ -63,8 +63,7 @@ struct vz_pipeline {
 	struct vz_telemetry *tel;
 	pthread_t loop_thread;
 	enum state state;
-	bool recovering;      /* disconnect or source change: sinks restart */
-	int pending_recovery; /* -ENODEV or VZ_CAPTURE_FORMAT_CHANGED */
+	bool recovering; /* disconnect or source change: sinks restart */
 
 	struct vz_frame frames[VZ_MAX_BUFFERS];
 	bool held[VZ_MAX_BUFFERS]; /* out of the driver (loop thread's view) */
@@ -84,8 +83,6 @@ struct vz_pipeline {
 	struct vz_err err; /* why the run stopped */
 	uint64_t nframes;
 	uint64_t late;
-	uint64_t min_queued_drops;
-	uint64_t proc_failures;
 	unsigned inflight_hwm;
 	int64_t t_first, t_last, last_driver;
 	int64_t nominal_ns;
@@ -250,8 +247,6 @@ static void fan_out(struct vz_pipeline *p, struct vz_frame *f)
 	 * starve capture: drop it for everybody and requeue at once. */
 	unsigned queued = p->src.ops->queued(p->src.impl);
 	bool starve = queued < p->cfg.min_queued;
-	if (starve)
-		p->min_queued_drops++;
 	for (unsigned i = 0; i < p->nsinks; i++) {
 		struct vz_sink_port *port = &p->ports[i];
 		if (port->failed) {
@@ -326,7 +321,6 @@ static void deliver(struct vz_pipeline *p, const struct vz_frame_info *fi)
 		if (process(p, f) < 0) {
 			/* A processor that fails would hand sinks a half-written
 			 * frame: stop rather than pass it on. */
-			p->proc_failures++;
 			frame_unref(p, f);
 			finish(p, p->err.code);
 			return;
