@@ -365,10 +365,6 @@ static void recover(struct vz_pipeline *p, int why)
 		               p->nheld);
 		goto fail;
 	}
-	/* Frames held when the buffers go away are gone: the driver has them
-	 * all now (or the device vanished with them). */
-	for (unsigned i = 0; i < VZ_MAX_BUFFERS; i++)
-		p->held[i] = false;
 	if (why == -ENODEV) {
 		char msg[96];
 		if (p->cfg.reconnect_timeout_ms > 0)
