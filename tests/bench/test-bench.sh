@@ -1,0 +1,55 @@
+#!/bin/bash
+# The benchmark harness measures every program alike, and says so: a host
+# test with synthetic peers (no VM; nothing here is a timing threshold).
+#   usage: test-bench.sh SRCDIR BUILDDIR     (TAP on stdout)
+set -uo pipefail
+src=$1 build=$2
+harness=$src/tools/bench/harness
+preload=$build/tools/vz-malloc-count.so
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+check() { # description command...
+	local d=$1
+	shift
+	if "$@" >"$work/check.out" 2>&1; then ok "$d"; else not_ok "$d" "$(tail -n 5 "$work/check.out")"; fi
+}
+echo "1..8"
+
+cat >"$work/peers" <<'P'
+suite selftest vm="" sizes=64x64@50 format=YUYV control=quiet
+selftest quiet   sleep 1000
+selftest chatty  while :; do echo "frame $((i++))"; sleep 0.005; done
+selftest alsoq   sleep 1001
+suite unfair vm="" sizes=64x64@50 format=YUYV control=quiet
+unfair quiet     sleep 1000
+unfair tofile    exec >"$TMP/own.out"; while :; do echo frame; sleep 0.01; done
+P
+"$harness" --peers "$work/peers" --suite selftest --out "$work/out" --rounds 3 \
+	--warmup 0.5 --measure 1 --dev none --preload "$preload" >"$work/table.txt" 2>"$work/log.txt"
+rc=$?
+check "harness exits 0 for a fair suite" test "$rc" = 0
+sum=$work/out/summary.json
+j() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$sum" "$1"; }
+tmpfs_kind=$(stat -f -c %T /tmp)
+check "every program: stdout on /dev/null, stderr in tmpfs, counter preloaded" \
+	test "$(j 'd["treatment"]')" = "[['/dev/null', '$tmpfs_kind', 'yes']]"
+check "a chatty program's output went nowhere near the results" \
+	bash -c "! grep -rq 'frame ' '$work/out' && [ \$(du -sk '$work/out' | cut -f1) -lt 200 ]"
+records=$work/out/records.tsv
+check "the control ran twice per round, 3 rounds" \
+	test "$(awk -F'\t' '$4 == "quiet"' "$records" | wc -l)" = 6
+check "the order rotates each round" \
+	bash -c "test \$(awk -F'\t' '!seen[\$2]++ {print \$3 \":\" \$4}' '$records' | sort -u | wc -l) = 3"
+check "CPU is counted: the chatty program costs more than sleep" \
+	python3 -c "import json; d=json.load(open('$sum'))['sizes']['64x64']['programs']; assert d['chatty']['median'] > 10 * max(d['quiet']['median'], 1e-6), d"
+check "the table names the noise floor and the treatment" \
+	bash -c "grep -q 'noise floor' '$work/table.txt' && grep -q 'measured alike' '$work/table.txt'"
+"$harness" --peers "$work/peers" --suite unfair --out "$work/out2" --rounds 1 \
+	--warmup 0.5 --measure 0.5 --dev none --preload "$preload" >"$work/table2.txt" 2>&1
+rc=$?
+check "a program measured differently is called out (exit 3, UNFAIR)" \
+	bash -c "test $rc = 3 && grep -q UNFAIR '$work/table2.txt'"
+exit $((failed > 0))

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""The table tools/bench prints, from the harness's records.tsv.
+
+Usage: summarize.py RECORDS SUITE CONTROL OUTDIR
+
+Per size and program: CPU per frame (ms, every thread of every process of
+the program) as min and median over the interleaved rounds, allocations per
+frame, bytes copied per frame where the program reports it (vzero's JSON).
+The control program ran twice per round: the ratio of its two medians (and
+of its two minima) is the noise floor; a ratio between programs inside it is
+"no different".  Exits 3 when the programs were not measured alike (output
+treatment or instrumentation differ), so an unfair table cannot pass as a
+fair one.  Also writes OUTDIR/summary.json.
+"""
+import glob
+import json
+import math
+import os
+import statistics
+import sys
+
+NAN = float("nan")
+
+
+def fmt(x, f="%.3f"):
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f % x
+
+
+def ratio(a, b):
+    if a is None or b is None or math.isnan(a) or math.isnan(b) or b == 0:
+        return NAN
+    return a / b
+
+
+def load(path):
+    rows = []
+    for line in open(path):
+        p = line.rstrip("\n").split("\t")
+        if len(p) != 12:
+            continue
+        size, rnd, slot, name, cpu, wall, fps, allocs, fd1, fd2, pre, status = p
+        try:
+            frames = float(wall) / 1e9 * float(fps)
+            cpu_ms = float(cpu) / frames / 1e6
+            alloc_f = float(allocs) / frames
+        except (ValueError, ZeroDivisionError):
+            cpu_ms, alloc_f = NAN, NAN
+        rows.append(dict(size=size, round=int(rnd), slot=slot, name=name, cpu=cpu_ms,
+                         allocs=alloc_f, fd1=fd1, fd2=fd2, preload=pre, status=status))
+    return rows
+
+
+def copied_per_frame(outdir, tag, size):
+    vals = []
+    for j in glob.glob(os.path.join(outdir, f"{tag}-{size}-*.json")):
+        try:
+            d = json.load(open(j))
+        except (OSError, ValueError):
+            continue
+        v = d.get("bytes_copied_per_frame")
+        if isinstance(v, (int, float)):
+            vals.append(float(v))
+    return statistics.median(vals) if vals else None
+
+
+def clean(x):
+    """NaN is not JSON: null instead."""
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    if isinstance(x, dict):
+        return {k: clean(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [clean(v) for v in x]
+    return x
+
+
+def stats(vals):
+    ok = [v for v in vals if not math.isnan(v)]
+    if not ok:
+        return NAN, NAN, 0
+    return min(ok), statistics.median(ok), len(ok)
+
+
+def main():
+    records, suite, control, outdir = sys.argv[1:5]
+    rows = load(records)
+    if not rows:
+        print("bench: no measurements recorded", file=sys.stderr)
+        return 1
+    sizes = list(dict.fromkeys(r["size"] for r in rows))
+    names = list(dict.fromkeys(r["name"] for r in rows if r["slot"] == "peer"))
+    others = [n for n in names if n != control]
+    rounds = max(r["round"] for r in rows) + 1
+    summary = {"suite": suite, "control": control, "rounds": rounds, "sizes": {}}
+
+    print()
+    print(f"suite {suite}: steady-state CPU per frame in ms (every thread of every process),")
+    print(f"min and median of {rounds} interleaved rounds; allocations and bytes copied per frame")
+    head = f"{'size':<10} {'program':<18} {'min':>8} {'median':>8} {'allocs/f':>9} {'copied B/f':>11}"
+    print(head)
+    print("-" * len(head))
+    lines_ratio = []
+    for size in sizes:
+        srows = [r for r in rows if r["size"] == size]
+        ss = summary["sizes"][size] = {"programs": {}, "ratios": {}}
+        order = [(n, "peer") for n in names] + [(control, "control")]
+        first = True
+        for name, slot in order:
+            rr = [r for r in srows if r["name"] == name and r["slot"] == slot]
+            mn, med, n = stats([r["cpu"] for r in rr])
+            _, al, _ = stats([r["allocs"] for r in rr])
+            tag = name if slot == "peer" else name + ".control"
+            cp = copied_per_frame(outdir, tag, size)
+            label = name if slot == "peer" else f"{name} (control)"
+            failed = sum(1 for r in rr if r["status"] != "ok")
+            print(f"{size if first else '':<10} {label:<18} {fmt(mn):>8} {fmt(med):>8}"
+                  f" {fmt(al, '%.2f'):>9} {fmt(cp, '%.0f') if cp is not None else '-':>11}"
+                  + (f"   ({failed} of {len(rr)} runs failed)" if failed else ""))
+            first = False
+            ss["programs"][label] = {"min": mn, "median": med, "runs": n,
+                                     "allocs_per_frame": al, "bytes_copied_per_frame": cp,
+                                     "failed": failed}
+        pc = ss["programs"]
+        c_med = ratio(pc[f"{control} (control)"]["median"], pc[control]["median"])
+        c_min = ratio(pc[f"{control} (control)"]["min"], pc[control]["min"])
+        noise = max(abs(1 - c_med), abs(1 - c_min)) if not (math.isnan(c_med) or math.isnan(c_min)) else NAN
+        ss["noise_floor"] = noise
+        ss["control_ratio"] = {"median": c_med, "min": c_min}
+        parts = []
+        for o in others:
+            rm = ratio(pc[control]["median"], pc[o]["median"])
+            rn = ratio(pc[control]["min"], pc[o]["min"])
+            within = not math.isnan(noise) and not math.isnan(rm) and abs(1 - rm) <= noise
+            ss["ratios"][f"{control}/{o}"] = {"median": rm, "min": rn, "within_noise": within}
+            parts.append(f"{control}/{o} {fmt(rm, '%.2fx')} (min {fmt(rn, '%.2fx')})"
+                         + (" = within noise" if within else ""))
+        lines_ratio.append(f"{size:<10} " + ", ".join(parts)
+                           + f"; noise floor ±{fmt(noise * 100 if not math.isnan(noise) else NAN, '%.0f')}%"
+                           f" ({control} vs itself: {fmt(c_med, '%.2fx')} median, {fmt(c_min, '%.2fx')} min)")
+    print()
+    print("ratios of medians (and of minima):")
+    for line in lines_ratio:
+        print(line)
+
+    treat = sorted({(r["fd1"], r["fd2"], r["preload"]) for r in rows if r["status"] != "failed"})
+    summary["treatment"] = [list(t) for t in treat]
+    measured = [r for r in rows if r["status"] != "failed"]
+    print()
+    fair = len(treat) == 1
+    if fair:
+        fd1, fd2, pre = treat[0]
+        print(f"measured alike: {len(measured)} runs, stdout {fd1}, stderr on {fd2},"
+              f" allocation counter preloaded: {pre}; programs interleaved, the order rotating"
+              f" each round")
+    else:
+        print("UNFAIR: the programs were not measured alike (stdout, stderr, preload):")
+        for t in treat:
+            who = sorted({r["name"] for r in measured if (r["fd1"], r["fd2"], r["preload"]) == t})
+            print(f"  {t}: {', '.join(who)}")
+    summary["fair"] = fair
+    with open(os.path.join(outdir, "summary.json"), "w") as f:
+        json.dump(clean(summary), f, indent=1)
+    print("Figures are CPU time under the VM's emulation: compare ratios within one run only.")
+    return 0 if fair else 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())
