@@ -39,16 +39,12 @@ static uint64_t read_vmlck(void)
 	return kb * 1024;
 }
 
-void vz_memlock_read(struct vz_memlock_report *r, const struct vz_capture *c)
+void vz_memlock_read(struct vz_memlock_report *r, const struct vz_buffer_set *set)
 {
 	r->vmlck_bytes = read_vmlck();
 	r->driver_bytes = 0;
-	if (!c)
-		return;
-	for (unsigned i = 0; i < vz_capture_buffer_count(c); i++) {
-		const struct vz_buffer *b = vz_capture_buffer(c, i);
-		for (unsigned p = 0; b && p < b->num_mem; p++)
-			if (b->mem[p].map)
-				r->driver_bytes += b->mem[p].length;
-	}
+	for (unsigned i = 0; set && i < set->count; i++)
+		for (unsigned p = 0; p < set->buf[i].num_mem; p++)
+			if (set->buf[i].mem[p].map)
+				r->driver_bytes += set->buf[i].mem[p].length;
 }

@@ -27,6 +27,8 @@ const char *vz_drop_cause_name(enum vz_drop_cause c)
 		return "sink_budget";
 	case VZ_DROP_SINK_FAILURE:
 		return "sink_failure";
+	case VZ_DROP_SINK_ENDED:
+		return "sink_ended";
 	case VZ_DROP_CAUSES:
 		break;
 	}
@@ -74,11 +76,7 @@ struct vz_frame_record *vz_telemetry_begin(struct vz_telemetry *t, const struct 
 {
 	struct vz_frame_record *r = &t->rec[t->total % t->capacity];
 
-	/* A sink of a frame that was overwritten by the ring may still store
-	 * its release time here: clear those fields with atomic stores so the
-	 * only race left is a meaningless value, never a torn one. */
-	for (unsigned i = 0; i < VZ_MAX_SINKS; i++)
-		__atomic_store_n(&r->t_release[i], 0, __ATOMIC_RELAXED);
+	memset(r->t_release, 0, sizeof(r->t_release));
 	r->t_requeue = 0;
 	memset(r->t_handoff, 0, sizeof(r->t_handoff));
 	memset(r->sink_drop, 0, sizeof(r->sink_drop));
@@ -95,13 +93,12 @@ struct vz_frame_record *vz_telemetry_begin(struct vz_telemetry *t, const struct 
 	return r;
 }
 
-void vz_telemetry_mark_release(struct vz_frame_record *r, unsigned sink, int64_t t_ns)
+struct vz_frame_record *vz_telemetry_find(struct vz_telemetry *t, uint64_t id)
 {
-	if (!r || sink >= VZ_MAX_SINKS)
-		return;
-	/* Release pairs with the loop thread's acquire when it takes the frame
-	 * back, so whoever reads after the requeue sees this value. */
-	__atomic_store_n(&r->t_release[sink], t_ns, __ATOMIC_RELEASE);
+	if (!t || id >= t->total || t->total - id > t->capacity)
+		return NULL;
+	struct vz_frame_record *r = &t->rec[id % t->capacity];
+	return r->id == id ? r : NULL;
 }
 
 unsigned vz_telemetry_sinks(const struct vz_telemetry *t)

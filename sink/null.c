@@ -1,26 +1,34 @@
 /* SPDX-License-Identifier: MIT */
-/*
- * The null sink: takes every frame and lets go of it at once.  It measures
- * the pipeline's own overhead (benchmarks, `vzero run --sink null`) and is
- * the simplest example of the sink contract.
- */
+/* The null sink; see include/vzero/sink-null.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline.h"
+#include "sink-null.h"
 
 struct null_sink {
 	struct vz_sink_port *port;
 	uint64_t frames;
+	unsigned sets;
 };
 
-static int null_start(void *impl, struct vz_sink_port *port, struct vz_err *err)
+static int null_start(void *impl, struct vz_sink_port *port, struct vz_buffer_set *set,
+                      struct vz_err *err)
 {
+	(void)set;
 	(void)err;
 	struct null_sink *s = impl;
 	s->port = port;
+	s->sets = 1;
+	return 0;
+}
+
+static int null_set_buffers(void *impl, struct vz_buffer_set *set, struct vz_err *err)
+{
+	(void)set;
+	(void)err;
+	((struct null_sink *)impl)->sets++;
 	return 0;
 }
 
@@ -33,11 +41,12 @@ static int null_push(void *impl, struct vz_frame *f, struct vz_err *err)
 	return 0;
 }
 
-static int null_stop(void *impl, int64_t timeout_ns, struct vz_err *err)
+static int null_stop(void *impl, struct vz_err *err)
 {
-	(void)impl;
-	(void)timeout_ns;
 	(void)err;
+	struct null_sink *s = impl;
+	/* Nothing is ever held: done at once. */
+	vz_port_stopped(s->port);
 	return 0;
 }
 
@@ -45,13 +54,14 @@ static void null_stats(void *impl, struct vz_sink_stats *out)
 {
 	struct null_sink *s = impl;
 	snprintf(out->proof, sizeof(out->proof),
-	         "released %llu frame(s) on arrival; never maps or copies",
-	         (unsigned long long)s->frames);
+	         "released %llu frame(s) on arrival from %u buffer set(s); never maps or copies",
+	         (unsigned long long)s->frames, s->sets);
 }
 
 static const struct vz_sink_ops null_ops = {
         .kind = "null",
         .start = null_start,
+        .set_buffers = null_set_buffers,
         .push = null_push,
         .stop = null_stop,
         .get_stats = null_stats,
@@ -66,6 +76,7 @@ int vz_sink_null_create(struct vz_sink *out, struct vz_err *err)
 		return vz_err_set(err, -ENOMEM, "null sink: out of memory");
 	out->ops = &null_ops;
 	out->impl = s;
+	out->policy = VZ_SINK_LIVE;
 	snprintf(out->name, sizeof(out->name), "null");
 	return 0;
 }

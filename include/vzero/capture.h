@@ -1,36 +1,39 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Capture: where every frame enters vzero.
+ * Capture: the V4L2 backend, where frames enter vzero.
  *
- * The V4L2 backend (vz_capture_*) does streaming I/O without copying:
- *  - VZ_IO_MMAP (default): REQBUFS(MMAP), every memory plane mmap'd with
- *    MAP_POPULATE (prefaulted) and exported twice with VIDIOC_EXPBUF: a
- *    read-write DMA-buf fd for in-place processing inside this process and a
- *    read-only one (O_RDONLY) for everything that leaves it (GStreamer,
- *    other processes, the network).  A PROT_WRITE mapping of the read-only fd
- *    fails with EACCES, in any process.
- *  - VZ_IO_DMABUF_IMPORT: the buffers belong to someone else (a display, a
- *    GPU, vgem); we QBUF their DMA-buf fds with V4L2_MEMORY_DMABUF.  Without
- *    an allocator in the config we allocate dumb buffers on the first DRM
- *    node that can export them (vgem in the test VM).
+ * Buffers (buffer.h) come in one of three ways, each a buffer set:
+ *  - VZ_IO_MMAP (default): REQBUFS(MMAP); every memory plane is exported
+ *    twice with VIDIOC_EXPBUF -- a read-write DMA-buf for in-place work in
+ *    this process and a read-only one (O_RDONLY) for everything that leaves
+ *    it -- and mapped through the read-write DMA-buf (MAP_POPULATE), never
+ *    through the device node: a set outlives its device, so frames held
+ *    across an unplug stay readable and the node can come back meanwhile.
+ *  - provided: a sink's buffers (vz_capture_alloc with a set): the capture
+ *    sets bytesperline to the provider's pitch and QBUFs its DMA-bufs with
+ *    V4L2_MEMORY_DMABUF; the driver writes into the provider's memory.
+ *  - VZ_IO_DMABUF_IMPORT without a provider: dumb buffers on a DRM node
+ *    (vgem in the test VM), imported the same way.
  *  - libv4l2 (opt-in, cfg.libv4l2): for formats the user cannot consume; it
- *    converts in the CPU, so every converted byte is counted in
- *    stats.bytes_copied.  The default path never touches libv4l2.
+ *    converts in the CPU into its own memory, so every converted byte is
+ *    counted in stats.bytes_copied and nothing is exported.  The default
+ *    path never touches libv4l2.
  *
  * Memory locking: mlock() on a V4L2 mapping returns 0 and locks nothing
  * (the VMA is VM_PFNMAP/VM_MIXEDMAP; those are kernel pages that are never
  * swapped), so vzero doesn't pretend.  vz_memlock_apply() does
  * mlockall(MCL_CURRENT|MCL_FUTURE) for the memory the process really owns
- * and vz_memlock_report() reads back VmLck from /proc/self/status.
+ * and vz_memlock_read() reads back VmLck from /proc/self/status.
  *
- * Faults are handled here, counted, and only the unrecoverable ones reach
- * the caller: sequence gaps are driver drops; V4L2_BUF_FLAG_ERROR frames are
- * requeued, counted and never delivered as good; POLLERR/EIO (fatal
- * streaming error) restarts streaming (STREAMOFF, requeue all, STREAMON);
- * ENODEV/POLLHUP (disconnect) is returned as -ENODEV, after which
- * vz_capture_reconnect() waits for the node to come back.  A source-change
- * event is returned as VZ_CAPTURE_FORMAT_CHANGED so the owner can drain its
- * frames before vz_capture_renegotiate() reallocates buffers.
+ * Faults are handled here and counted; only the ones the caller must act on
+ * reach it: sequence gaps are driver drops; V4L2_BUF_FLAG_ERROR frames and
+ * short frames (bytesused below sizeimage for an uncompressed format) are
+ * requeued, counted as error frames and never delivered; POLLERR/EIO (fatal
+ * streaming error) restarts streaming (STREAMOFF, requeue, STREAMON, a new
+ * session); ENODEV/POLLHUP (disconnect) returns -ENODEV, after which
+ * vz_capture_release_device() and vz_capture_reconnect() bring it back
+ * without blocking; a source-change event returns VZ_SOURCE_FORMAT_CHANGED
+ * for vz_capture_renegotiate().  See source.h for that sequence.
  *
  * Threading: a vz_capture is used from one thread (the pipeline's loop).
  */
@@ -42,76 +45,22 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "buffer.h"
 #include "errors.h"
 #include "format.h"
+#include "frame.h"
+#include "source.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define VZ_MAX_BUFFERS 32
+#define VZ_CAPTURE_FORMAT_CHANGED  VZ_SOURCE_FORMAT_CHANGED
+#define VZ_CAPTURE_DEFAULT_BUFFERS 4
 
 enum vz_io {
 	VZ_IO_MMAP = 0,
 	VZ_IO_DMABUF_IMPORT,
-};
-
-/* One memory plane of a buffer.  fds start at -1; the capture owns them
- * (or, for imports, the allocator does) and closes them in one place. */
-struct vz_mem {
-	int fd_rw;     /* DMA-buf, read-write: for in-place processing */
-	int fd_ro;     /* DMA-buf, read-only: for everything that leaves us */
-	void *map;     /* CPU mapping (read-write), NULL if none */
-	size_t length; /* bytes of the memory plane */
-};
-
-struct vz_buffer {
-	unsigned index;
-	unsigned num_mem;
-	struct vz_mem mem[VZ_MAX_PLANES];
-};
-
-/* Where the driver's timestamp was taken, from V4L2_BUF_FLAG_TSTAMP_SRC_*. */
-enum vz_ts_source {
-	VZ_TS_END_OF_FRAME = 0,
-	VZ_TS_START_OF_EXPOSURE = 1,
-};
-
-/* What we learnt when a buffer came out of the driver. */
-struct vz_frame_info {
-	uint32_t index;      /* buffer index */
-	uint32_t sequence;   /* driver's sequence number */
-	uint32_t gap;        /* frames the driver skipped just before this one */
-	uint32_t v4l2_flags; /* raw v4l2_buffer.flags */
-	enum vz_ts_source ts_source;
-	bool ts_monotonic;   /* driver clock is CLOCK_MONOTONIC */
-	int64_t t_driver_ns; /* driver timestamp */
-	int64_t t_dqbuf_ns;  /* CLOCK_MONOTONIC right after DQBUF */
-	uint32_t bytesused[VZ_MAX_PLANES];
-	/* The driver timestamp jumped (clock wrap, backwards step): the
-	 * interval from the previous frame's t_driver_ns is meaningless. */
-	bool ts_jump;
-};
-
-struct vz_capture_stats {
-	uint64_t frames;         /* good frames delivered */
-	uint64_t driver_drops;   /* missing sequence numbers */
-	uint64_t error_frames;   /* V4L2_BUF_FLAG_ERROR, requeued, not delivered */
-	uint64_t restarts;       /* recoveries from fatal streaming errors */
-	uint64_t disconnects;    /* device vanished */
-	uint64_t reconnects;     /* ... and came back */
-	uint64_t source_changes; /* V4L2_EVENT_SOURCE_CHANGE handled */
-	uint64_t seq_wraps;      /* sequence number wrapped */
-	uint64_t ts_jumps;       /* driver timestamp went backwards / jumped */
-	uint64_t bytes_copied;   /* CPU copies (libv4l2 conversion only) */
-};
-
-/* Someone else's DMA-bufs for VZ_IO_DMABUF_IMPORT.  fds stay the caller's. */
-struct vz_import_buffer {
-	int fd[VZ_MAX_PLANES];
-	void *map[VZ_MAX_PLANES]; /* optional CPU mapping, else NULL */
-	size_t length[VZ_MAX_PLANES];
-	uint32_t stride[VZ_MAX_PLANES]; /* pitch the allocator chose, 0: any */
 };
 
 struct vz_capture_config {
@@ -119,13 +68,10 @@ struct vz_capture_config {
 	uint32_t fourcc;           /* 0: keep the driver's current format */
 	uint32_t width, height;    /* 0: keep current */
 	uint32_t fps_num, fps_den; /* 0: keep current */
-	unsigned buffers;          /* 0: default (4) */
+	unsigned buffers;          /* 0: default (VZ_CAPTURE_DEFAULT_BUFFERS) */
 	enum vz_io io;
-	/* VZ_IO_DMABUF_IMPORT: buffers to queue; NULL = allocate our own
-	 * dumb buffers on a DRM node (import_drm_node, or the first one that
-	 * works). */
-	const struct vz_import_buffer *import;
-	unsigned import_count;
+	/* VZ_IO_DMABUF_IMPORT without a provider: the DRM node for dumb
+	 * buffers (NULL: the first one that works). */
 	const char *import_drm_node;
 	bool libv4l2;  /* opt-in converting path (copies, counted) */
 	bool blocking; /* open without O_NONBLOCK.  Only for callers that
@@ -136,58 +82,64 @@ struct vz_capture_config {
 struct vz_capture;
 
 /*
- * Opens and configures the device; buffers are allocated but streaming is
- * not started.  On failure *out is NULL and @err says what to do.
+ * Opens the device and negotiates format and rate; no buffers yet (alloc,
+ * or start, which allocates per cfg.io when nothing did).  On failure *out
+ * is NULL and @err says what to do.
  */
 int vz_capture_open(struct vz_capture **out, const struct vz_capture_config *cfg,
                     struct vz_err *err);
 void vz_capture_close(struct vz_capture *c); /* NULL is fine */
 
+/*
+ * Buffers for the negotiated format: @provided (a sink's set, one reference
+ * taken; the capture sets the provider's pitch and imports its DMA-bufs) or,
+ * with NULL, its own per cfg.io.  The set becomes current with the next
+ * generation.  A provided set the driver cannot use fails with @err saying
+ * why (and vz_capture_alloc_note() keeps that reason); nothing is allocated
+ * then, so the caller can retry with NULL.
+ */
+int vz_capture_alloc(struct vz_capture *c, struct vz_buffer_set *provided, struct vz_err *err);
+struct vz_buffer_set *vz_capture_buffers(const struct vz_capture *c); /* NULL before alloc */
+unsigned vz_capture_buffers_wanted(const struct vz_capture *c);
+const char *vz_capture_alloc_note(const struct vz_capture *c); /* "" if none */
+
 int vz_capture_start(struct vz_capture *c, struct vz_err *err);
 int vz_capture_stop(struct vz_capture *c, struct vz_err *err);
 
-/* The fd to poll/epoll: EPOLLIN for frames, EPOLLPRI for events,
- * EPOLLERR/EPOLLHUP for faults.  Changes after vz_capture_reconnect(). */
+/* The fd to poll/epoll; -1 while the device is gone. */
 int vz_capture_fd(const struct vz_capture *c);
 
-#define VZ_CAPTURE_FORMAT_CHANGED 2
-
-/*
- * Handles whatever @revents says (pass POLLIN|POLLPRI|POLLERR bits as poll
- * or epoll reported them; 0 means "just try").  Returns:
- *   1  a good frame: *fi filled, the buffer is ours until vz_capture_queue()
- *   0  nothing to deliver (no frame ready, an error frame was requeued, a
- *      fatal streaming error was recovered from, an event was consumed)
- *   VZ_CAPTURE_FORMAT_CHANGED  source change: release every buffer, then
- *      call vz_capture_renegotiate()
- *  <0  unrecoverable: -ENODEV when the device is gone.
- */
+/* See vz_source_ops.next: 1 a good frame, 0 nothing, VZ_CAPTURE_FORMAT_CHANGED,
+ * < 0 unrecoverable (-ENODEV: the device is gone). */
 int vz_capture_next(struct vz_capture *c, uint32_t revents, struct vz_frame_info *fi,
                     struct vz_err *err);
 
-/* Gives buffer @index back to the driver (QBUF). */
-int vz_capture_queue(struct vz_capture *c, unsigned index, struct vz_err *err);
-
-/* Buffers currently queued in the driver. */
+/* Gives buffer @index of set @generation back to the driver (QBUF); a buffer
+ * of an older set is forgotten (counted as stale_queues). */
+int vz_capture_queue(struct vz_capture *c, uint32_t generation, unsigned index, struct vz_err *err);
 unsigned vz_capture_queued(const struct vz_capture *c);
 
-/* After -ENODEV: close, wait up to @timeout_ms (<= 0: forever, as in
- * vz_pipeline_config) for the node (same bus_info and card, maybe a new
- * /dev path) to come back, reopen with the same configuration and restart
- * streaming.  Every buffer must have been given back (else -EBUSY): the
- * old mappings and DMA-bufs are gone afterwards. */
-int vz_capture_reconnect(struct vz_capture *c, int timeout_ms, struct vz_err *err);
-
-/* After VZ_CAPTURE_FORMAT_CHANGED with no buffer held by anyone. */
+/* After -ENODEV: close the node and drop the current set, so the driver can
+ * bring the node back (frames still held keep their set). */
+void vz_capture_release_device(struct vz_capture *c);
+/* One quick attempt (never sleeps): 0 the node with our bus_info and card is
+ * back (maybe as another /dev/videoN) and negotiated -- alloc and start
+ * next; -EAGAIN not (yet); another error when it came back unusable. */
+int vz_capture_reconnect(struct vz_capture *c, struct vz_err *err);
+/* After VZ_CAPTURE_FORMAT_CHANGED: stops, retires the set (held frames
+ * keep it), negotiates the format the source now has; alloc and start
+ * next. */
 int vz_capture_renegotiate(struct vz_capture *c, struct vz_err *err);
 
 const struct vz_format *vz_capture_format(const struct vz_capture *c);
-unsigned vz_capture_buffer_count(const struct vz_capture *c);
-const struct vz_buffer *vz_capture_buffer(const struct vz_capture *c, unsigned index);
-void vz_capture_get_stats(const struct vz_capture *c, struct vz_capture_stats *out);
+void vz_capture_get_stats(const struct vz_capture *c, struct vz_source_stats *out);
 const char *vz_capture_path(const struct vz_capture *c);   /* /dev/videoN */
 const char *vz_capture_card(const struct vz_capture *c);   /* QUERYCAP card */
 const char *vz_capture_driver(const struct vz_capture *c); /* QUERYCAP driver */
+
+/* The capture as a vz_source (source.h), for the pipeline; no ownership
+ * transfer. */
+struct vz_source vz_capture_source(struct vz_capture *c);
 
 /* ---- device discovery (vzero devices) ---- */
 
@@ -202,7 +154,10 @@ const char *vz_capture_driver(const struct vz_capture *c); /* QUERYCAP driver */
  * that isn't streaming video capture fails with a message naming what it
  * is (-ENODEV; output, radio, VBI, SDR, touch, metadata, m2m) and the
  * card's capture node; -ENOENT, -ENOTTY (not a V4L2 node), -EACCES,
- * -EOPNOTSUPP (read() only) for the other cases. */
+ * -EOPNOTSUPP (read() only) for the other cases.  With no capture node
+ * at all the message says how to get one (vivid); when there are some
+ * but not the one asked for, it points at the driver, dmesg and, in a
+ * container, device passthrough. */
 int vz_device_resolve(const char *selector, char *buf, size_t len, struct vz_err *err);
 
 /* Prints every capture node: driver, card, bus, formats, sizes, rates.
@@ -250,34 +205,8 @@ struct vz_memlock_report {
 	                          never swapped) */
 };
 int vz_memlock_apply(struct vz_memlock_report *r);
-void vz_memlock_read(struct vz_memlock_report *r, const struct vz_capture *c);
-
-/* ---- backend-neutral source, for the pipeline ----
- * The pipeline drives frames through this table so a second backend
- * (libcamera) slots in without touching pipeline/ or sink/. */
-struct vz_source_ops {
-	const char *name;
-	int (*fd)(void *impl);
-	int (*start)(void *impl, struct vz_err *err);
-	int (*stop)(void *impl, struct vz_err *err);
-	int (*next)(void *impl, uint32_t revents, struct vz_frame_info *fi, struct vz_err *err);
-	int (*queue)(void *impl, unsigned index, struct vz_err *err);
-	unsigned (*queued)(void *impl);
-	int (*reconnect)(void *impl, int timeout_ms, struct vz_err *err);
-	int (*renegotiate)(void *impl, struct vz_err *err);
-	const struct vz_format *(*format)(void *impl);
-	unsigned (*buffer_count)(void *impl);
-	const struct vz_buffer *(*buffer)(void *impl, unsigned index);
-	void (*stats)(void *impl, struct vz_capture_stats *out);
-};
-
-struct vz_source {
-	const struct vz_source_ops *ops;
-	void *impl;
-};
-
-/* A vz_source view of a V4L2 capture (no ownership transfer). */
-struct vz_source vz_capture_source(struct vz_capture *c);
+/* VmLck now, and the bytes of @set's mappings (NULL: none). */
+void vz_memlock_read(struct vz_memlock_report *r, const struct vz_buffer_set *set);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
 #ifndef VZERO_LOOP_H
 #define VZERO_LOOP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "errors.h"
@@ -47,8 +48,12 @@ void vz_loop_wake(struct vz_loop_source *s); /* thread-safe */
 
 /* Runs until vz_loop_quit(); returns the status given to it. */
 int vz_loop_run(struct vz_loop *l);
-/* One round: waits up to @timeout_ms (-1 forever) and dispatches. */
+/* One round: waits up to @timeout_ms (-1 forever) and dispatches.  Not
+ * from inside a callback (-EDEADLK): a nested round would free sources the
+ * outer one is still walking. */
 int vz_loop_dispatch(struct vz_loop *l, int timeout_ms);
+/* True while a callback runs. */
+bool vz_loop_dispatching(const struct vz_loop *l);
 void vz_loop_quit(struct vz_loop *l, int status);
 int vz_loop_quitting(const struct vz_loop *l);
 

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #include "errors.h"
-#include "pipeline.h"
+#include "frame.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -4,12 +4,18 @@
  * `appsrc ! <description>` and hands every frame to it as a GstBuffer whose
  * memories are the frame's read-only DMA-buf fds (gstreamer-allocators), one
  * memory per V4L2 memory plane, with a GstVideoMeta carrying strides and
- * offsets.  No byte of a frame is copied by vzero; the sink proves it with a
- * probe on appsrc's source pad (stats.proof).
+ * offsets.  No byte of a frame is copied by vzero.
  *
- * Available when vzero was built with GStreamer (VZ_HAVE_GST in vz-config.h).
- * Nothing here needs GStreamer's headers, so tests and tools can include it
- * unconditionally.
+ * It keeps its GStreamer pipeline across buffer-set changes: a reconnect in
+ * the same format continues the stream (the next buffer is DISCONT, its
+ * timestamp shows the hole), a new format sends new caps, and a description
+ * that cannot take them (a muxer past its header) ends its stream cleanly
+ * (EOS, the file finalised) while the run goes on.  Its policy (sink.h) is
+ * record when the description writes a file or muxes, live otherwise.
+ *
+ * The sink lives in its own module (vzero-gst.so), loaded only when a gst:
+ * sink is asked for, so nothing else in vzero pulls in GStreamer.  Nothing
+ * in this header needs GStreamer's headers.
  */
 #ifndef VZERO_SINK_GST_H
 #define VZERO_SINK_GST_H
@@ -19,7 +25,7 @@
 
 #include "errors.h"
 #include "format.h"
-#include "pipeline.h"
+#include "sink.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -8,10 +8,11 @@
  * driver timestamp -> DQBUF -> processing done -> hand-off to each sink ->
  * each sink's release -> QBUF back to the driver.
  *
- * Release times are written by whatever thread a sink releases on (GStreamer
- * streaming threads); those fields are written with atomic stores and read
- * after the frame has been requeued (which happens on the loop thread after
- * the last release), so readers of requeued records see final values.
+ * Only the loop thread writes records.  A sink's release time is kept with
+ * the frame itself (whatever thread the sink releases on) and copied into
+ * the record when the frame goes back to the driver; a frame held longer
+ * than the ring is deep finds its record taken by a newer frame and leaves
+ * it alone (vz_telemetry_find returns NULL).
  *
  * When a run is longer than the ring, statistics cover the newest
  * `capacity` frames and the report says so.
@@ -23,14 +24,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "capture.h"
 #include "errors.h"
+#include "frame.h"
+#include "sink.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define VZ_MAX_SINKS 8
 
 enum vz_drop_cause {
 	VZ_DROP_NONE = 0,
@@ -38,6 +38,7 @@ enum vz_drop_cause {
 	VZ_DROP_ERROR_FLAG,   /* V4L2_BUF_FLAG_ERROR: corrupt, not delivered */
 	VZ_DROP_SINK_BUDGET,  /* sink over its in-flight budget */
 	VZ_DROP_SINK_FAILURE, /* sink refused / failed on the frame */
+	VZ_DROP_SINK_ENDED,   /* the sink's stream had ended (cleanly) */
 	VZ_DROP_CAUSES
 };
 
@@ -70,8 +71,9 @@ void vz_telemetry_destroy(struct vz_telemetry *t);
 struct vz_frame_record *vz_telemetry_begin(struct vz_telemetry *t, const struct vz_frame_info *fi,
                                            uint32_t inflight);
 
-/* Thread-safe store of a sink's release time. */
-void vz_telemetry_mark_release(struct vz_frame_record *r, unsigned sink, int64_t t_ns);
+/* The record of frame @id while the ring still holds it, else NULL.  Loop
+ * thread only. */
+struct vz_frame_record *vz_telemetry_find(struct vz_telemetry *t, uint64_t id);
 
 unsigned vz_telemetry_sinks(const struct vz_telemetry *t);
 size_t vz_telemetry_capacity(const struct vz_telemetry *t);

@@ -65,7 +65,7 @@ print(eval(("d" + e) if e.startswith("[") else e))' "$1" "$2"
 vivid_cap() {
 	local want n
 	want=$(printf 'vivid-%03d-vid-cap' "${1:-0}")
-	for n in /sys/class/video4linux/video*; do
+	for n in ${VZ_SYSFS_V4L:-/sys/class/video4linux}/video*; do
 		[[ -r $n/name && $(<"$n/name") == "$want" ]] || continue
 		echo "/dev/${n##*/}"
 		return 0
@@ -90,5 +90,7 @@ vivid_reset() {
 	v4l2-ctl -d "$dev" -c percentage_of_dropped_buffers=0 2>/dev/null || true
 	v4l2-ctl -d "$dev" -c wrap_sequence_number=0 2>/dev/null || true
 	v4l2-ctl -d "$dev" -c wrap_timestamp=0 2>/dev/null || true
+	v4l2-ctl -d "$dev" -c y_cbcr_encoding=0 2>/dev/null || true
+	v4l2-ctl -d "$dev" -c colorspace=2 2>/dev/null || true
 	v4l2-ctl -d "$dev" -i 0 >/dev/null 2>&1 || true
 }

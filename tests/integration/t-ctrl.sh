@@ -6,7 +6,7 @@
 vivid_capture() {
 	local f want
 	want=$(printf 'vivid-%03d-vid-cap' "$1")
-	for f in /sys/class/video4linux/*; do
+	for f in ${VZ_SYSFS_V4L:-/sys/class/video4linux}/*; do
 		if [[ -r $f/name && $(<"$f/name") == "$want" ]]; then
 			echo "/dev/${f##*/}"
 			return 0

@@ -6,7 +6,7 @@
 vivid_node() {
 	local f want
 	want=$(printf 'vivid-%03d-%s' "$1" "$2")
-	for f in /sys/class/video4linux/*; do
+	for f in ${VZ_SYSFS_V4L:-/sys/class/video4linux}/*; do
 		[[ -r $f/name ]] || continue
 		if [[ $(<"$f/name") == "$want" ]]; then
 			echo "/dev/${f##*/}"

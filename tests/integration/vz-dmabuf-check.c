@@ -104,16 +104,15 @@ int main(int argc, char **argv)
 		free(hash);
 		return 1;
 	}
-	const struct vz_format *f = vz_capture_format(c);
-	char b[5];
-	printf("%s: %s %ux%u, %u memory plane(s), %u buffers\n", vz_capture_path(c),
-	       vz_fourcc_str(f->fourcc, b), f->width, f->height, f->num_mem,
-	       vz_capture_buffer_count(c));
 	if (vz_capture_start(c, &err) < 0) {
 		printf("FAIL: start: %s\n", err.msg);
 		bad = 1;
 		goto out;
 	}
+	const struct vz_format *f = vz_capture_format(c);
+	char b[5];
+	printf("%s: %s %ux%u, %u memory plane(s), %u buffers\n", vz_capture_path(c),
+	       vz_fourcc_str(f->fourcc, b), f->width, f->height, f->num_mem, vzt_buffer_count(c));
 	unsigned got = 0, checked = 0;
 	while (got < frames) {
 		struct vz_frame_info fi;
@@ -128,7 +127,7 @@ int main(int argc, char **argv)
 			bad = 1;
 			goto out;
 		}
-		const struct vz_buffer *vb = vz_capture_buffer(c, fi.index);
+		const struct vz_buffer *vb = vzt_buffer(c, fi.index);
 		uint64_t h = 0xcbf29ce484222325ull;
 		for (unsigned m = 0; m < vb->num_mem; m++) {
 			size_t used = fi.bytesused[m] ? fi.bytesused[m] : vb->mem[m].length;
@@ -147,15 +146,15 @@ int main(int argc, char **argv)
 			}
 			h = fnv1a(vb->mem[m].map, used, h);
 			/* Once per buffer index is enough. */
-			if (checked < vz_capture_buffer_count(c) && got == checked)
+			if (checked < vzt_buffer_count(c) && got == checked)
 				bad |= check_exports(&vb->mem[m], used, fi.index, m);
 		}
-		if (got == checked && checked < vz_capture_buffer_count(c))
+		if (got == checked && checked < vzt_buffer_count(c))
 			checked++;
 		hash[got++] = h;
 		printf("frame seq %u index %u hash %016llx\n", fi.sequence, fi.index,
 		       (unsigned long long)h);
-		if (vz_capture_queue(c, fi.index, &err) < 0) {
+		if (vzt_queue(c, fi.index, &err) < 0) {
 			printf("FAIL: queue: %s\n", err.msg);
 			bad = 1;
 			goto out;

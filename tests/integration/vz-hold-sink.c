@@ -1,135 +1,53 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The ownership contract against a real driver: vivid -> stamp -> two
- * sinks.  The "slow" sink holds each frame for HOLD ms on its own thread and,
- * at release, reads the stamp back from the buffer: if the pipeline had
- * requeued the buffer while the sink held it, vivid would have written a
- * new picture (and a new stamp) into it.  The "fast" sink releases at once
- * and must receive every frame; the slow one must show budget drops.
+ * sinks.  The "slow" sink (tests/common/holder.h) holds each frame for
+ * HOLD ms on its own thread and, at release, reads the stamp back from the
+ * buffer: if the pipeline had requeued the buffer while the sink held it,
+ * vivid would have written a new picture (and a new stamp) into it.  vivid
+ * takes ~280 ms to refill a requeued buffer, so a hold must be longer than
+ * that to see it, and the sink must really have held frames at once (its
+ * budget): both are checked.  The "fast" sink releases at once and must
+ * receive every frame; the slow one, a live sink, must show budget drops.
  *
  * Usage: vz-hold-sink DEV FRAMES HOLD_MS BUDGET
  * Prints one line of counts; exits 0 only if every check passed.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "clock.h"
+#include "capture.h"
+#include "holder.h"
 #include "pipeline.h"
 #include "process.h"
+#include "sink-null.h"
 
-#define QMAX 64
-
-struct slow {
-	struct vz_sink_port *port;
-	pthread_t thread;
-	bool running;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct vz_frame *q[QMAX];
-	unsigned head, tail;
-	bool quit;
-	unsigned hold_ms;
-	unsigned checked, bad_stamp, pushed;
+struct stamps {
+	unsigned checked, bad;
 	uint32_t last_bad_seq, last_bad_read;
 };
 
-static void check_and_release(struct slow *s, struct vz_frame *f)
+static bool stamp_intact(struct holder *h, struct vz_frame *f, bool at_push, void *ctx)
 {
+	struct stamps *s = ctx;
 	struct vz_frame_map m;
-	struct vz_stamp st;
+	struct vz_stamp st = {0};
+	(void)h;
+	if (at_push)
+		return true;
 	if (vz_frame_map_init(&m, f->fmt, f->buf, &f->info) == 0 && vz_stamp_read(&m, &st) == 0 &&
 	    st.sequence == f->info.sequence && st.t_ns == f->info.t_driver_ns) {
 		s->checked++;
-	} else {
-		s->bad_stamp++;
-		s->last_bad_seq = f->info.sequence;
-		s->last_bad_read = st.sequence;
+		return true;
 	}
-	vz_port_release(s->port, f);
+	s->bad++;
+	s->last_bad_seq = f->info.sequence;
+	s->last_bad_read = st.sequence;
+	return false;
 }
-
-static void *slow_thread(void *arg)
-{
-	struct slow *s = arg;
-	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		while (!s->quit && s->head == s->tail)
-			pthread_cond_wait(&s->cond, &s->lock);
-		if (s->head == s->tail)
-			break;
-		struct vz_frame *f = s->q[s->tail++ % QMAX];
-		pthread_mutex_unlock(&s->lock);
-		usleep(s->hold_ms * 1000);
-		check_and_release(s, f);
-		pthread_mutex_lock(&s->lock);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return NULL;
-}
-
-static int slow_start(void *impl, struct vz_sink_port *port, struct vz_err *err)
-{
-	struct slow *s = impl;
-	s->port = port;
-	s->quit = false;
-	if (pthread_create(&s->thread, NULL, slow_thread, s) != 0)
-		return vz_err_set(err, -EAGAIN, "cannot start the slow sink's thread");
-	s->running = true;
-	return 0;
-}
-
-static int slow_push(void *impl, struct vz_frame *f, struct vz_err *err)
-{
-	(void)err;
-	struct slow *s = impl;
-	pthread_mutex_lock(&s->lock);
-	s->q[s->head++ % QMAX] = f;
-	s->pushed++;
-	pthread_cond_signal(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	return 0;
-}
-
-static int slow_stop(void *impl, int64_t timeout_ns, struct vz_err *err)
-{
-	(void)timeout_ns;
-	(void)err;
-	struct slow *s = impl;
-	pthread_mutex_lock(&s->lock);
-	s->quit = true;
-	pthread_cond_signal(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	if (s->running)
-		pthread_join(s->thread, NULL);
-	s->running = false;
-	return 0;
-}
-
-static void slow_stats(void *impl, struct vz_sink_stats *out)
-{
-	struct slow *s = impl;
-	snprintf(out->proof, sizeof(out->proof), "stamps intact at release: %u/%u", s->checked,
-	         s->checked + s->bad_stamp);
-}
-
-static void slow_destroy(void *impl)
-{
-	(void)impl;
-}
-
-static const struct vz_sink_ops slow_ops = {
-        .kind = "slow",
-        .start = slow_start,
-        .push = slow_push,
-        .stop = slow_stop,
-        .get_stats = slow_stats,
-        .destroy = slow_destroy,
-};
 
 int main(int argc, char **argv)
 {
@@ -141,9 +59,12 @@ int main(int argc, char **argv)
 	struct vz_capture *cap = NULL;
 	struct vz_loop *loop = NULL;
 	struct vz_pipeline *pipe = NULL;
-	struct slow s = {.hold_ms = (unsigned)atoi(argv[3])};
-	pthread_mutex_init(&s.lock, NULL);
-	pthread_cond_init(&s.cond, NULL);
+	struct holder h;
+	struct stamps stamps = {0};
+	holder_init(&h);
+	h.hold_us = (unsigned)atoi(argv[3]) * 1000u;
+	h.check = stamp_intact;
+	h.check_ctx = &stamps;
 	int ret = 1;
 
 	struct vz_capture_config cc = {
@@ -166,11 +87,13 @@ int main(int argc, char **argv)
 	if (vz_pipeline_create(&pipe, &pc, &err) < 0 ||
 	    vz_pipeline_add_processor(pipe, "stamp", vz_stamp_process, NULL, &err) < 0)
 		goto out;
-	struct vz_sink slow_sink = {.ops = &slow_ops, .impl = &s};
-	snprintf(slow_sink.name, sizeof(slow_sink.name), "slow");
+	struct vz_sink slow = holder_sink(&h, "slow", VZ_SINK_LIVE);
 	struct vz_sink fast;
-	if (vz_pipeline_add_sink(pipe, &slow_sink, (unsigned)atoi(argv[4]), &err) < 0 ||
-	    vz_sink_null_create(&fast, &err) < 0 || vz_pipeline_add_sink(pipe, &fast, 2, &err) < 0)
+	unsigned budget = (unsigned)atoi(argv[4]);
+	struct vz_sink_config slow_cfg = {.budget = budget};
+	if (vz_pipeline_add_sink(pipe, &slow, &slow_cfg, &err) < 0 ||
+	    vz_sink_null_create(&fast, &err) < 0 ||
+	    vz_pipeline_add_sink(pipe, &fast, NULL, &err) < 0)
 		goto out;
 	if (vz_pipeline_start(pipe, &err) < 0)
 		goto out;
@@ -182,20 +105,28 @@ int main(int argc, char **argv)
 	}
 	struct vz_pipeline_stats st;
 	vz_pipeline_get_stats(pipe, &st);
-	printf("frames %llu slow_pushed %u slow_checked %u slow_bad %u slow_budget_drops %llu "
-	       "fast_frames %llu fast_drops %llu inflight_hwm %u driver_gaps %llu\n",
-	       (unsigned long long)st.frames, s.pushed, s.checked, s.bad_stamp,
+	printf("frames %llu slow_pushed %u slow_checked %u slow_bad %u slow_max_held %u "
+	       "slow_budget_drops %llu fast_frames %llu fast_drops %llu inflight_hwm %u "
+	       "driver_gaps %llu\n",
+	       (unsigned long long)st.frames, h.pushed, stamps.checked, stamps.bad, h.max_held,
 	       (unsigned long long)st.sink[0].drops_budget, (unsigned long long)st.sink[1].frames,
 	       (unsigned long long)st.sink[1].drops_budget, st.inflight_hwm,
 	       (unsigned long long)st.drops[VZ_DROP_DRIVER_GAP]);
 	ret = 0;
-	if (s.bad_stamp) {
+	if (stamps.bad) {
 		fprintf(stderr, "FAIL: %u frame(s) changed while held (seq %u read back as %u)\n",
-		        s.bad_stamp, s.last_bad_seq, s.last_bad_read);
+		        stamps.bad, stamps.last_bad_seq, stamps.last_bad_read);
 		ret = 1;
 	}
-	if (s.checked != s.pushed || s.checked == 0) {
-		fprintf(stderr, "FAIL: slow sink checked %u of %u frames\n", s.checked, s.pushed);
+	if (stamps.checked != h.pushed || stamps.checked == 0) {
+		fprintf(stderr, "FAIL: slow sink checked %u of %u frames\n", stamps.checked,
+		        h.pushed);
+		ret = 1;
+	}
+	if (h.max_held < budget) {
+		fprintf(stderr,
+		        "FAIL: the slow sink held at most %u frames at once, its budget is %u\n",
+		        h.max_held, budget);
 		ret = 1;
 	}
 	if (st.sink[1].frames != st.frames) {

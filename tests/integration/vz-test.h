@@ -26,4 +26,22 @@ static inline int vzt_next_frame(struct vz_capture *c, int timeout_ms, struct vz
 	}
 }
 
+/* Buffer @index of the capture's current set. */
+static inline const struct vz_buffer *vzt_buffer(const struct vz_capture *c, unsigned index)
+{
+	return &vz_capture_buffers(c)->buf[index];
+}
+
+static inline unsigned vzt_buffer_count(const struct vz_capture *c)
+{
+	const struct vz_buffer_set *s = vz_capture_buffers(c);
+	return s ? s->count : 0;
+}
+
+/* Gives buffer @index of the current set back. */
+static inline int vzt_queue(struct vz_capture *c, unsigned index, struct vz_err *err)
+{
+	return vz_capture_queue(c, vz_capture_buffers(c)->generation, index, err);
+}
+
 #endif

@@ -6,7 +6,8 @@
  * constant and must change between frames, which proves the driver wrote
  * into the imported memory.
  *   auto  vz_capture allocates the dumb buffers itself (cfg.import = NULL)
- *   own   this program allocates them with libdrm and passes cfg.import
+ *   own   this program allocates them with libdrm and hands them over as a
+ *         buffer set (vz_capture_alloc), as a sink providing buffers does
  * Exit 0 ok, 1 failure, 77 no DRM node.
  */
 #include <errno.h>
@@ -24,11 +25,26 @@
 
 #define NBUF 4
 
+struct own_buf {
+	int fd[VZ_MAX_PLANES];
+	void *map[VZ_MAX_PLANES];
+	size_t length[VZ_MAX_PLANES];
+};
+
 struct own {
 	int drm;
 	uint32_t handle[NBUF][VZ_MAX_PLANES];
-	struct vz_import_buffer ib[NBUF];
+	struct own_buf ib[NBUF];
+	struct vz_buffer_set set; /* what vz_capture imports */
 };
+
+/* The set only lends our fds and mappings: own_free() frees them. */
+static void own_set_destroy(struct vz_buffer_set *s)
+{
+	(void)s;
+}
+
+static const struct vz_buffer_set_ops own_set_ops = {.destroy = own_set_destroy};
 
 static uint64_t fnv1a(const uint8_t *p, size_t n, uint64_t h)
 {
@@ -129,27 +145,40 @@ int main(int argc, char **argv)
 	uint64_t prev = 0;
 	unsigned same = 0;
 
-	if (own_mode) {
-		struct vz_capture_config probe = cfg;
-		probe.io = VZ_IO_MMAP;
-		if (vz_capture_open(&c, &probe, &err) < 0) {
-			printf("FAIL: open (mmap probe): %s\n", err.msg);
-			return 1;
-		}
-		struct vz_format f = *vz_capture_format(c);
-		vz_capture_close(c);
-		c = NULL;
-		int r = own_alloc(&o, node, &f);
-		if (r) {
-			own_free(&o);
-			return r;
-		}
-		cfg.import = o.ib;
-		cfg.import_count = NBUF;
-	} else {
+	if (!own_mode)
 		cfg.import_drm_node = node;
+	if (vz_capture_open(&c, &cfg, &err) < 0) {
+		printf("FAIL: open: %s\n", err.msg);
+		bad = 1;
+		goto out;
 	}
-	if (vz_capture_open(&c, &cfg, &err) < 0 || vz_capture_start(c, &err) < 0) {
+	if (own_mode) {
+		/* The provider lays out the format capture negotiated. */
+		const struct vz_format *nf = vz_capture_format(c);
+		int r = own_alloc(&o, node, nf);
+		if (r) {
+			bad = r;
+			goto out;
+		}
+		vz_buffer_set_init(&o.set, &own_set_ops);
+		o.set.fmt = *nf;
+		o.set.count = NBUF;
+		snprintf(o.set.origin, sizeof(o.set.origin), "dumb buffers of vz-vgem-import");
+		for (unsigned i = 0; i < NBUF; i++) {
+			o.set.buf[i].num_mem = nf->num_mem;
+			for (unsigned p = 0; p < nf->num_mem; p++) {
+				o.set.buf[i].mem[p].fd_rw = o.ib[i].fd[p];
+				o.set.buf[i].mem[p].map = o.ib[i].map[p];
+				o.set.buf[i].mem[p].length = o.ib[i].length[p];
+			}
+		}
+		if (vz_capture_alloc(c, &o.set, &err) < 0) {
+			printf("FAIL: import of our buffers: %s\n", err.msg);
+			bad = 1;
+			goto out;
+		}
+	}
+	if (vz_capture_start(c, &err) < 0) {
 		printf("FAIL: %s\n", err.msg);
 		bad = 1;
 		goto out;
@@ -158,7 +187,7 @@ int main(int argc, char **argv)
 	char b[5];
 	printf("%s: %s %ux%u, %u memory plane(s), importing %u buffers from %s (%s)\n",
 	       vz_capture_path(c), vz_fourcc_str(f->fourcc, b), f->width, f->height, f->num_mem,
-	       vz_capture_buffer_count(c), node, own_mode ? "ours" : "vz_capture's");
+	       vzt_buffer_count(c), node, own_mode ? "ours" : "vz_capture's");
 	for (unsigned got = 0; got < frames;) {
 		struct vz_frame_info fi;
 		int r = vzt_next_frame(c, 5000, &fi, &err);
@@ -176,7 +205,7 @@ int main(int argc, char **argv)
 		for (unsigned m = 0; m < f->num_mem; m++) {
 			/* Read through the allocator's own mapping, not V4L2's. */
 			const uint8_t *map = own_mode ? o.ib[fi.index].map[m]
-			                              : vz_capture_buffer(c, fi.index)->mem[m].map;
+			                              : vzt_buffer(c, fi.index)->mem[m].map;
 			size_t used = fi.bytesused[m] ? fi.bytesused[m] : f->mem_size[m];
 			size_t distinct = 0;
 			bool seen[256] = {false};
@@ -199,7 +228,7 @@ int main(int argc, char **argv)
 			same++;
 		prev = h;
 		got++;
-		if (vz_capture_queue(c, fi.index, &err) < 0) {
+		if (vzt_queue(c, fi.index, &err) < 0) {
 			printf("FAIL: queue: %s\n", err.msg);
 			bad = 1;
 			goto out;
@@ -212,6 +241,7 @@ int main(int argc, char **argv)
 	printf("%s: content lands in the imported buffers and changes per frame\n",
 	       bad ? "FAIL" : "ok");
 out:
+	/* The capture lets go of our set first: it refers to our fds. */
 	vz_capture_close(c);
 	own_free(&o);
 	return bad;

@@ -10,6 +10,7 @@
 #include <linux/videodev2.h>
 
 #include "format.h"
+#include "frame.h"
 
 static struct vz_format make(uint32_t fourcc, uint32_t w, uint32_t h)
 {
@@ -163,6 +164,35 @@ static void test_multiplanar_mem(void **state)
 		assert_int_equal(f.plane[p].stride, 160);
 		assert_int_equal(f.plane[p].height, 120);
 	}
+}
+
+/* A multi-planar driver may start the picture data_offset bytes into a
+ * plane: the frame map starts there, and checks the plane still holds it. */
+static void test_frame_map_data_offset(void **state)
+{
+	(void)state;
+	static uint8_t y[64 * 16 + 256], uv[64 * 8 + 128];
+	struct vz_format f = make(V4L2_PIX_FMT_NV12M, 64, 16);
+	uint32_t st[VZ_MAX_PLANES] = {64, 64, 0};
+	assert_int_equal(vz_format_layout(&f, st), 0);
+	struct vz_buffer b = {.num_mem = 2};
+	b.mem[0].map = y;
+	b.mem[0].length = sizeof(y);
+	b.mem[1].map = uv;
+	b.mem[1].length = sizeof(uv);
+	struct vz_frame_info fi = {0};
+	fi.data_offset[0] = 256;
+	fi.data_offset[1] = 128;
+	struct vz_frame_map m;
+	assert_int_equal(vz_frame_map_init(&m, &f, &b, &fi), 0);
+	assert_ptr_equal(m.plane[0], y + 256);
+	assert_ptr_equal(m.plane[1], uv + 128);
+	/* Without the info, the planes start at their offsets. */
+	assert_int_equal(vz_frame_map_init(&m, &f, &b, NULL), 0);
+	assert_ptr_equal(m.plane[0], y);
+	/* An offset that pushes the picture past the plane's end is refused. */
+	fi.data_offset[1] = 129;
+	assert_int_equal(vz_frame_map_init(&m, &f, &b, &fi), -EINVAL);
 }
 
 static void test_mem_size_kept(void **state)
@@ -326,6 +356,7 @@ int main(void)
 	        cmocka_unit_test(test_nv16_and_nv21),
 	        cmocka_unit_test(test_yu12_single),
 	        cmocka_unit_test(test_multiplanar_mem),
+	        cmocka_unit_test(test_frame_map_data_offset),
 	        cmocka_unit_test(test_mem_size_kept),
 	        cmocka_unit_test(test_rgb_byte_orders),
 	        cmocka_unit_test(test_table_consistent),

@@ -161,6 +161,36 @@ static void test_bad_fd_is_an_error(void **state)
 	vz_loop_destroy(l);
 }
 
+/* A dispatch from inside a callback is refused: it would free sources the
+ * outer batch still walks. */
+struct nested {
+	struct vz_loop *l;
+	int inner;
+	bool dispatching;
+};
+
+static void nest(void *data, uint64_t exp)
+{
+	struct nested *n = data;
+	(void)exp;
+	n->dispatching = vz_loop_dispatching(n->l);
+	n->inner = vz_loop_dispatch(n->l, 0);
+	vz_loop_quit(n->l, 0);
+}
+
+static void test_nested_dispatch_refused(void **state)
+{
+	(void)state;
+	struct nested n = {0};
+	assert_int_equal(vz_loop_create(&n.l, NULL), 0);
+	assert_int_equal(vz_loop_add_timer(n.l, 1000, 0, nest, &n, NULL, NULL), 0);
+	assert_false(vz_loop_dispatching(n.l));
+	assert_int_equal(vz_loop_run(n.l), 0);
+	assert_true(n.dispatching);
+	assert_int_equal(n.inner, -EDEADLK);
+	vz_loop_destroy(n.l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +199,7 @@ int main(void)
 	        cmocka_unit_test(test_periodic_timer),
 	        cmocka_unit_test(test_wake_from_other_thread),
 	        cmocka_unit_test(test_bad_fd_is_an_error),
+	        cmocka_unit_test(test_nested_dispatch_refused),
 	};
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
 }

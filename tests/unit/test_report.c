@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "pipeline/report-internal.h"
+#include "report-internal.h"
 #include "report.h"
 
 /* Bytes the allocator has handed out and not had back.  Under ASan glibc's
@@ -88,12 +88,12 @@ static int setup(void **state)
 		struct vz_frame_record *r = vz_telemetry_begin(f->t, &fi, (uint32_t)(i % 4));
 		r->t_processed = r->t_dqbuf + MS / 2;
 		r->t_handoff[0] = r->t_processed + MS / 10;
-		vz_telemetry_mark_release(r, 0, r->t_handoff[0] + 2 * MS);
+		r->t_release[0] = r->t_handoff[0] + 2 * MS;
 		if (i % 10 == 0) {
 			r->sink_drop[1] = VZ_DROP_SINK_BUDGET;
 		} else {
 			r->t_handoff[1] = r->t_processed + MS / 10;
-			vz_telemetry_mark_release(r, 1, r->t_handoff[1] + 5 * MS);
+			r->t_release[1] = r->t_handoff[1] + 5 * MS;
 		}
 		if (i != NREC - 1)
 			r->t_requeue = r->t_dqbuf + 3 * MS;
@@ -116,6 +116,7 @@ static int setup(void **state)
 	snprintf(f->st.sink_name[1], sizeof(f->st.sink_name[1]), "gst:fakesink");
 	f->st.sink[0].frames = NREC;
 	f->st.sink[0].released = NREC;
+	f->st.sink[1].policy = VZ_SINK_RECORD;
 	f->st.sink[1].frames = NREC - 21;
 	f->st.sink[1].released = NREC - 21;
 	f->st.sink[1].drops_budget = 21;
@@ -286,7 +287,7 @@ static void test_print(void **state)
 	assert_non_null(strstr(s, "sink_budget 21"));
 	assert_non_null(strstr(s, "late:       2 frames"));
 	assert_non_null(strstr(s, "0 B/frame (zero-copy)"));
-	assert_non_null(strstr(s, "sink 1 gst:fakesink: 180 frames"));
+	assert_non_null(strstr(s, "sink 1 gst:fakesink (record): 180 frames"));
 	assert_non_null(strstr(s, "proof: first element saw"));
 	/* Readable in 100 columns. */
 	for (char *line = s; *line;) {
@@ -509,7 +510,7 @@ static void test_json(void **state)
 	assert_non_null(strstr(s, "\"card\":\"vivid \\\"test\\\" \\\\card\\\\\\n\\ufffd\""));
 	assert_non_null(strstr(s, "\"cpu\":null"));
 	assert_non_null(strstr(s, "\"drops\":{\"driver_gap\":2,\"error_flag\":0,"
-	                          "\"sink_budget\":21,\"sink_failure\":0}"));
+	                          "\"sink_budget\":21,\"sink_failure\":0,\"sink_ended\":0}"));
 	assert_non_null(strstr(s, "\"interval_driver_ms\":{\"n\":200,\"mean\":40.552000,"));
 	python_check(s, "assert d[\"frames\"] == 201; "
 	                "assert d[\"format\"][\"fps\"] == 25.0; "

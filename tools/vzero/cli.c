@@ -31,6 +31,7 @@ const struct option vz_cli_capture_longopts[] = {
         {"reconnect", optional_argument, NULL, VZ_OPT_RECONNECT},
         {"timeline-csv", required_argument, NULL, VZ_OPT_TIMELINE_CSV},
         {"json", no_argument, NULL, VZ_OPT_JSON},
+        {"stall-timeout", required_argument, NULL, VZ_OPT_STALL},
         {NULL, 0, NULL, 0},
 };
 
@@ -184,6 +185,27 @@ int vz_cli_parse_seconds(const char *s, double *out, struct vz_err *err)
 	return 0;
 }
 
+void vz_cli_capture_help(FILE *out, unsigned buffers)
+{
+	fprintf(out,
+	        "  -d, --device DEV       /dev/videoN, or a name: 'vivid', a card name\n"
+	        "  -f, --format FOURCC    pixel format, e.g. YUYV, UYVY, NV12 (default: driver's)\n"
+	        "  -s, --size WxH         frame size, e.g. 640x480 (default: driver's)\n"
+	        "  -r, --rate FPS         frame rate, e.g. 25 or 30000/1001 (default: driver's)\n"
+	        "  -n, --frames N         stop after N good frames\n"
+	        "  -t, --time SECONDS     stop after this long\n"
+	        "      --io MODE          mmap (default: driver buffers exported as DMA-bufs)\n"
+	        "                         or dmabuf-import (queue DMA-bufs from a DRM device)\n"
+	        "      --buffers N        driver buffers to request (default %u; the driver\n"
+	        "                         may grant more or fewer, and vzero uses what it grants)\n"
+	        "      --libv4l2          convert through libv4l2 (copies; counted in stats)\n"
+	        "      --reconnect[=S]    when the device disappears, wait S seconds\n"
+	        "                         (default: forever) for it and resume\n"
+	        "      --stall-timeout S  no frame for S seconds while streaming ends the run\n"
+	        "                         with an error (default 10 plus ten frame intervals)\n",
+	        buffers);
+}
+
 void vz_cli_capture_init(struct vz_cli_capture *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -278,6 +300,12 @@ int vz_cli_capture_opt(struct vz_cli_capture *o, const char *cmd, int c, const c
 		return 1;
 	case VZ_OPT_JSON:
 		o->json = true;
+		return 1;
+	case VZ_OPT_STALL:
+		if (vz_cli_parse_seconds(arg, &o->stall_s, &e) < 0) {
+			vz_cli_error(cmd, "--stall-timeout: %s", e.msg);
+			return -1;
+		}
 		return 1;
 	default:
 		return 0;

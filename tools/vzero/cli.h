@@ -41,6 +41,7 @@ struct vz_cli_capture {
 	uint64_t frames;  /* -n, 0: unlimited */
 	double seconds;   /* -t, 0: unlimited */
 	int reconnect_ms; /* -1: off; 0: forever */
+	double stall_s;   /* --stall-timeout, 0: the command's default */
 	const char *timeline_csv;
 	bool json;
 };
@@ -53,21 +54,10 @@ extern const struct option vz_cli_capture_longopts[];
  * a table too small is a programming error and aborts. */
 void vz_cli_longopts(struct option *out, size_t cap, const struct option *own, size_t nown);
 #define VZ_CLI_CAPTURE_SHORTOPTS "d:f:s:r:n:t:"
-#define VZ_CLI_CAPTURE_HELP                                                                        \
-	"  -d, --device DEV       /dev/videoN, or a name: 'vivid', a card name\n"                  \
-	"  -f, --format FOURCC    pixel format, e.g. YUYV, UYVY, NV12 (default: driver's)\n"       \
-	"  -s, --size WxH         frame size, e.g. 640x480 (default: driver's)\n"                  \
-	"  -r, --rate FPS         frame rate, e.g. 25 or 30000/1001 (default: driver's)\n"         \
-	"  -n, --frames N         stop after N good frames\n"                                      \
-	"  -t, --time SECONDS     stop after this long\n"                                          \
-	"      --io MODE          mmap (default: driver buffers exported as DMA-bufs)\n"           \
-	"                         or dmabuf-import (queue DMA-bufs from a DRM device)\n"           \
-	"      --buffers N        driver buffers to request (default 4)\n"                         \
-	"      --libv4l2          convert through libv4l2 (copies; counted in stats)\n"            \
-	"      --reconnect[=S]    when the device disappears, wait S seconds\n"                    \
-	"                         (default: forever) for it and resume\n"                          \
-	"      --timeline-csv F   write one line per frame to F\n"                                 \
-	"      --json             print the summary as JSON\n"
+/* The capture options' help, every one once; @buffers is the command's
+ * default for --buffers.  --timeline-csv and --json are each command's own
+ * output options and listed by it. */
+void vz_cli_capture_help(FILE *out, unsigned buffers);
 
 void vz_cli_capture_init(struct vz_cli_capture *o);
 /*
@@ -84,6 +74,7 @@ enum {
 	VZ_OPT_RECONNECT,
 	VZ_OPT_TIMELINE_CSV,
 	VZ_OPT_JSON,
+	VZ_OPT_STALL,
 	VZ_OPT_CAPTURE_LAST = 0x180, /* commands use codes above this */
 };
 

@@ -19,7 +19,7 @@
 #include "capture.h"
 #include "cli.h"
 #include "clock.h"
-#include "report.h"
+#include "json.h"
 #include "stats.h"
 
 #define CMD "capture"
@@ -65,7 +65,11 @@ static void usage(FILE *out)
 	        "and the frame-interval statistics of the driver timestamps and of our DQBUF\n"
 	        "times (mean, std, p50, p99, max).  Ctrl-C stops and prints the summary.\n"
 	        "\n"
-	        "Options:\n" VZ_CLI_CAPTURE_HELP
+	        "Options:\n");
+	vz_cli_capture_help(out, VZ_CAPTURE_DEFAULT_BUFFERS);
+	fprintf(out,
+	        "      --timeline-csv F   write one line per frame to F, as it happens\n"
+	        "      --json             print the summary as JSON\n"
 	        "      --mlock            mlockall() this process and report what is locked\n"
 	        "                         (driver buffers are kernel memory: never swapped,\n"
 	        "                         not lockable, reported separately)\n"
@@ -204,12 +208,15 @@ static int reconnect(struct run *r, struct vz_err *err)
 {
 	fprintf(stderr, "vzero capture: %s\nvzero capture: waiting %s for it to come back...\n",
 	        err->msg, r->o.reconnect_ms > 0 ? "up to the --reconnect time" : "(forever)");
+	vz_capture_release_device(r->cap);
 	int64_t deadline = r->o.reconnect_ms > 0
 	                           ? vz_now_ns() + (int64_t)r->o.reconnect_ms * VZ_NSEC_PER_MSEC
 	                           : INT64_MAX;
 	for (;;) {
 		vz_err_clear(err);
-		int ret = vz_capture_reconnect(r->cap, 200, err);
+		int ret = vz_capture_reconnect(r->cap, err);
+		if (ret == 0)
+			ret = vz_capture_start(r->cap, err);
 		if (ret == 0) {
 			fprintf(stderr, "vzero capture: %s is back, streaming again\n",
 			        vz_capture_path(r->cap));
@@ -219,7 +226,7 @@ static int reconnect(struct run *r, struct vz_err *err)
 		if (signalled(r))
 			return 1;
 		if (vz_now_ns() >= deadline) {
-			if (ret != -ETIMEDOUT)
+			if (ret != -EAGAIN)
 				return vz_err_prefix(err, "giving up after --reconnect=%g s",
 				                     r->o.reconnect_ms / 1000.0);
 			vz_err_clear(err);
@@ -228,6 +235,9 @@ static int reconnect(struct run *r, struct vz_err *err)
 			                  "(--reconnect=%g)",
 			                  r->o.reconnect_ms / 1000.0, r->o.reconnect_ms / 1000.0);
 		}
+		/* A node that came back unusable may still be settling. */
+		struct pollfd p = {.fd = r->sfd, .events = POLLIN};
+		poll(&p, 1, 100);
 	}
 }
 
@@ -240,8 +250,10 @@ static int stream(struct run *r, struct vz_err *err)
 	int64_t deadline =
 	        r->o.seconds > 0 ? r->t_start + (int64_t)(r->o.seconds * VZ_NSEC_PER_SEC) : 0;
 	int64_t progress = r->t_start;
-	int64_t stall = STALL_NS + 10 * vz_format_interval_ns(vz_capture_format(r->cap));
-	struct vz_capture_stats last = {0};
+	int64_t stall = r->o.stall_s > 0
+	                        ? (int64_t)(r->o.stall_s * 1e9)
+	                        : STALL_NS + 10 * vz_format_interval_ns(vz_capture_format(r->cap));
+	struct vz_source_stats last = {0};
 	while (!r->o.frames || r->good < r->o.frames) {
 		int64_t now = vz_now_ns();
 		if (deadline && now >= deadline)
@@ -260,30 +272,33 @@ static int stream(struct run *r, struct vz_err *err)
 			return vz_err_set(err, -errno, "poll failed: %s", strerror(errno));
 		if (signalled(r))
 			break;
-		if (n == 0 || !p[0].revents) {
-			if (vz_now_ns() - progress > stall)
-				return vz_err_set(
-				        err, -ETIMEDOUT,
-				        "%s (%s) delivered no frame for %lld s: the source "
-				        "stalled (is its input producing video? check with "
-				        "`v4l2-ctl -d %s --all`)",
-				        vz_capture_path(r->cap), vz_capture_card(r->cap),
-				        (long long)(STALL_NS / VZ_NSEC_PER_SEC),
-				        vz_capture_path(r->cap));
+		/* Checked on every round, not only when poll times out: a queue
+		 * stuck in an error state keeps the fd ready and would spin. */
+		if (vz_now_ns() - progress > stall)
+			return vz_err_set(err, -ETIMEDOUT,
+			                  "%s (%s) delivered no frame for %.1f s: the source "
+			                  "stalled (is its input producing video? check with "
+			                  "`v4l2-ctl -d %s --all`, or raise --stall-timeout)",
+			                  vz_capture_path(r->cap), vz_capture_card(r->cap),
+			                  (double)(vz_now_ns() - progress) / 1e9,
+			                  vz_capture_path(r->cap));
+		if (n == 0 || !p[0].revents)
 			continue;
-		}
 		struct vz_frame_info fi;
 		ret = vz_capture_next(r->cap, p[0].revents, &fi, err);
 		bool got = ret == 1;
 		if (got) {
 			record(r, &fi);
-			ret = vz_capture_queue(r->cap, fi.index, err);
+			ret = vz_capture_queue(r->cap, vz_capture_buffers(r->cap)->generation,
+			                       fi.index, err);
 			if (ret < 0 && ret != -ENODEV)
 				return ret;
 		} else if (ret == VZ_CAPTURE_FORMAT_CHANGED) {
 			fprintf(stderr,
 			        "vzero capture: the source changed format; renegotiating\n");
 			ret = vz_capture_renegotiate(r->cap, err);
+			if (ret == 0)
+				ret = vz_capture_start(r->cap, err);
 			if (ret < 0)
 				return ret;
 			r->have_prev = false;
@@ -296,7 +311,7 @@ static int stream(struct run *r, struct vz_err *err)
 		if (ret < 0)
 			return ret;
 		/* Recoveries count as progress: the source is alive. */
-		struct vz_capture_stats st;
+		struct vz_source_stats st;
 		vz_capture_get_stats(r->cap, &st);
 		if (got || st.error_frames != last.error_frames || st.restarts != last.restarts ||
 		    st.reconnects != last.reconnects)
@@ -329,12 +344,12 @@ static const char *mib(uint64_t bytes, char *buf, size_t len)
 static void print_summary(struct run *r)
 {
 	const struct vz_format *f = vz_capture_format(r->cap);
-	struct vz_capture_stats st;
+	struct vz_source_stats st;
 	vz_capture_get_stats(r->cap, &st);
 	struct vz_summary sd, sq;
 	vz_summarize(r->iv_drv, r->n_drv, r->scratch, &sd);
 	vz_summarize(r->iv_dq, r->n_dq, r->scratch, &sq);
-	vz_memlock_read(&r->mem, r->cap);
+	vz_memlock_read(&r->mem, vz_capture_buffers(r->cap));
 	char fcc[5];
 	vz_fourcc_str(f->fourcc, fcc);
 	double fps_nom = f->fps_den ? (double)f->fps_num / f->fps_den : 0;
@@ -357,7 +372,8 @@ static void print_summary(struct run *r)
 		fprintf(o, ",\"width\":%u,\"height\":%u,\"fps\":%.4f}", f->width, f->height,
 		        fps_nom);
 		fprintf(o, ",\"io\":\"%s\",\"libv4l2\":%s,\"buffers\":%u", io,
-		        r->o.cfg.libv4l2 ? "true" : "false", vz_capture_buffer_count(r->cap));
+		        r->o.cfg.libv4l2 ? "true" : "false",
+		        (vz_capture_buffers(r->cap) ? vz_capture_buffers(r->cap)->count : 0));
 		fprintf(o,
 		        ",\"frames\":%" PRIu64 ",\"duration_s\":%.3f,\"fps\":%.3f"
 		        ",\"interrupted\":%s",
@@ -393,7 +409,7 @@ static void print_summary(struct run *r)
 	        vz_capture_card(r->cap), vz_capture_driver(r->cap));
 	fprintf(o, "  format     %s %ux%u @ %g fps, io %s%s, %u buffers%s\n", fcc, f->width,
 	        f->height, fps_nom, io, r->o.cfg.libv4l2 ? " via libv4l2" : "",
-	        vz_capture_buffer_count(r->cap),
+	        (vz_capture_buffers(r->cap) ? vz_capture_buffers(r->cap)->count : 0),
 	        r->o.cfg.io == VZ_IO_MMAP && !st.bytes_copied ? " (DMA-buf exports rw + ro)" : "");
 	fprintf(o, "  frames     %" PRIu64 " in %.2f s (%.2f fps)%s\n", r->good, dur, fps,
 	        r->interrupted ? ", stopped by signal" : "");

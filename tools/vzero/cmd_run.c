@@ -20,16 +20,23 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "module.h"
 #include "pipeline.h"
 #include "process.h"
+#include "registry.h"
 #include "report.h"
 
 #define STATUS_WINDOW 256
+/* Fan-out needs frames to spare: a driver with 4 buffers keeping 2 queued
+ * leaves only 2 for all the sinks together, and a recording waits for
+ * GStreamer to start with frames of its own (-n 5 into a file: 5 out). */
+#define RUN_BUFFERS 8
 
 enum {
 	OPT_PROCESS = VZ_OPT_CAPTURE_LAST + 1,
 	OPT_SINK,
 	OPT_BUDGET,
+	OPT_POLICY,
 	OPT_STATS_JSON,
 	OPT_PLOT,
 	OPT_RT,
@@ -44,6 +51,7 @@ struct run_opts {
 	const char *cmd;
 	struct vz_cli_capture cap;
 	const char *sinks[VZ_MAX_SINKS];
+	enum vz_sink_policy policy[VZ_MAX_SINKS];
 	unsigned nsinks;
 	unsigned budget;
 	bool stamp;
@@ -84,7 +92,8 @@ static void usage(FILE *out, const char *cmd)
 		        "every sink as a DMA-buf.  A buffer goes back to the driver only when all\n"
 		        "sinks have released it; a sink that falls behind loses frames (counted),\n"
 		        "the others don't.  Ends with the jitter report.\n\n");
-	fprintf(out, "Capture options:\n" VZ_CLI_CAPTURE_HELP);
+	fprintf(out, "Capture options:\n");
+	vz_cli_capture_help(out, RUN_BUFFERS);
 	if (!jitter)
 		fprintf(out,
 		        "\nProcessing and sinks:\n"
@@ -100,7 +109,18 @@ static void usage(FILE *out, const char *cmd)
 		        "e.g.\n"
 		        "                         gst:\"videoconvert ! autovideosink\"; repeat for "
 		        "fan-out\n"
-		        "      --budget N         frames each sink may hold at once (default 2)\n");
+		        "      --budget N         frames each sink may hold at once (default 2)\n"
+		        "      --policy P         for the --sink before it: live (at its budget a\n"
+		        "                         frame is lost, the newest wins) or record "
+		        "(frames\n"
+		        "                         wait while the driver keeps its minimum, so a\n"
+		        "                         recording loses nothing it could keep).  "
+		        "Default:\n"
+		        "                         record for descriptions that write files or "
+		        "mux,\n"
+		        "                         live otherwise.  -n counts frames given to "
+		        "record\n"
+		        "                         sinks when there are any.\n");
 	fprintf(out,
 	        "\nReport:\n"
 	        "      --stats-json FILE  the report as JSON\n"
@@ -202,6 +222,7 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 	        {"process", required_argument, NULL, OPT_PROCESS},
 	        {"sink", required_argument, NULL, OPT_SINK},
 	        {"budget", required_argument, NULL, OPT_BUDGET},
+	        {"policy", required_argument, NULL, OPT_POLICY},
 	        {"stats-json", required_argument, NULL, OPT_STATS_JSON},
 	        {"plot", required_argument, NULL, OPT_PLOT},
 	        {"rt", required_argument, NULL, OPT_RT},
@@ -252,6 +273,25 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 				return VZ_EXIT_USAGE;
 			}
 			o->budget = (unsigned)v;
+			break;
+		case OPT_POLICY:
+			if (jitter)
+				goto not_for_jitter;
+			if (!o->nsinks) {
+				vz_cli_error(o->cmd,
+				             "--policy applies to the --sink before it: give "
+				             "--sink SPEC first");
+				return VZ_EXIT_USAGE;
+			}
+			if (!strcmp(optarg, "live")) {
+				o->policy[o->nsinks - 1] = VZ_SINK_LIVE;
+			} else if (!strcmp(optarg, "record")) {
+				o->policy[o->nsinks - 1] = VZ_SINK_RECORD;
+			} else {
+				vz_cli_error(o->cmd, "--policy '%s': expected live or record",
+				             optarg);
+				return VZ_EXIT_USAGE;
+			}
 			break;
 		case OPT_STATS_JSON:
 			o->stats_json = optarg;
@@ -312,8 +352,8 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 		return VZ_EXIT_USAGE;
 	}
 	if (!jitter && o->nsinks == 0) {
-		vz_cli_error(o->cmd, "no sink: add --sink null (measure vzero itself) or "
-		                     "--sink gst:\"DESCRIPTION\"");
+		vz_cli_error(o->cmd, "no sink: add --sink SPEC, where SPEC is %s",
+		             vz_sink_specs_help);
 		return VZ_EXIT_USAGE;
 	}
 	return -1; /* parsed, go on */
@@ -352,7 +392,7 @@ static void mlock_note(const struct run_opts *o, struct vz_capture *cap, struct 
 {
 	if (!o->mlock)
 		return;
-	vz_memlock_read(mr, cap);
+	vz_memlock_read(mr, vz_capture_buffers(cap));
 	if (mr->mlockall_errno)
 		snprintf(n->mlock, sizeof(n->mlock),
 		         "mlockall: NOT applied (%s; raise RLIMIT_MEMLOCK or run as root); "
@@ -428,11 +468,39 @@ static int csv_fn(FILE *f, const void *t)
 	return vz_telemetry_write_csv(f, t);
 }
 
+/* Sinks come first: a spec that cannot work is a usage error, found before
+ * any device is touched. */
+static int make_sinks(struct run_opts *o, struct vz_sink *sinks, struct vz_err *err)
+{
+	for (unsigned i = 0; i < o->nsinks; i++) {
+		int r = vz_sink_create(o->sinks[i], &sinks[i], err);
+		if (r < 0) {
+			vz_cli_error(o->cmd, "--sink %s: %s", o->sinks[i], err->msg);
+			return r == -EINVAL || r == -ENOENT ? VZ_EXIT_USAGE : VZ_EXIT_FAIL;
+		}
+	}
+	return 0;
+}
+
+static int plot(const char *path, const struct vz_report *rep, const struct vz_telemetry *t,
+                const char *cmd)
+{
+	struct vz_err pe = {0};
+	vz_report_plot_fn fn =
+	        (vz_report_plot_fn)vz_module_symbol("vzero-plot", "vz_report_plot", "cairo", &pe);
+	if (!fn || fn(path, rep, t, &pe) < 0) {
+		vz_cli_error(cmd, "plot: %s", pe.msg);
+		return -1;
+	}
+	return 0;
+}
+
 static int run(int argc, char **argv, const char *cmd)
 {
 	struct run_opts o = {.cmd = cmd, .status = -1};
 	struct run_ctx ctx = {.o = &o};
 	struct vz_capture *cap = NULL;
+	struct vz_sink sinks[VZ_MAX_SINKS];
 	struct vz_err err = {0};
 	struct vz_report *rep = NULL;
 	struct vz_memlock_report mr = {0};
@@ -441,16 +509,20 @@ static int run(int argc, char **argv, const char *cmd)
 	int ret = VZ_EXIT_FAIL;
 	sigset_t mask;
 
+	memset(sinks, 0, sizeof(sinks));
 	vz_cli_capture_init(&o.cap);
 	int pr = parse_args(&o, argc, argv);
 	if (pr == VZ_EXIT_OK + 100)
 		return VZ_EXIT_OK;
 	if (pr >= 0)
 		return pr;
-	/* Fan-out needs frames to spare: a driver with 4 buffers keeping 2
-	 * queued leaves only 2 for all the sinks together. */
 	if (!o.cap.cfg.buffers)
-		o.cap.cfg.buffers = 6;
+		o.cap.cfg.buffers = RUN_BUFFERS;
+	int sr = make_sinks(&o, sinks, &err);
+	if (sr) {
+		ret = sr;
+		goto out;
+	}
 
 	apply_rt(&o, &notes);
 	if (o.mlock) {
@@ -462,7 +534,6 @@ static int run(int argc, char **argv, const char *cmd)
 		vz_cli_error(cmd, "%s", err.msg);
 		goto out;
 	}
-	mlock_note(&o, cap, &notes, &mr);
 
 	if (vz_loop_create(&ctx.loop, &err) < 0)
 		goto fail;
@@ -472,6 +543,7 @@ static int run(int argc, char **argv, const char *cmd)
 	        .max_frames = o.cap.frames,
 	        .max_duration_ns = (int64_t)(o.cap.seconds * 1e9),
 	        .reconnect_timeout_ms = o.cap.reconnect_ms,
+	        .stall_timeout_ns = (int64_t)(o.cap.stall_s * 1e9),
 	        .on_event = on_event,
 	        .event_data = &ctx,
 	};
@@ -490,20 +562,20 @@ static int run(int argc, char **argv, const char *cmd)
 		         o.mask.count);
 	}
 	for (unsigned i = 0; i < o.nsinks; i++) {
-		struct vz_sink s;
-		if (vz_sink_create(o.sinks[i], &s, &err) < 0)
+		struct vz_sink_config sc = {.budget = o.budget, .policy = o.policy[i]};
+		if (vz_pipeline_add_sink(ctx.pipe, &sinks[i], &sc, &err) < 0)
 			goto fail;
-		if (vz_pipeline_add_sink(ctx.pipe, &s, o.budget, &err) < 0) {
-			vz_sink_destroy(&s);
-			goto fail;
-		}
 	}
 
-	/* Ctrl-C ends the run with its report, through the loop. */
+	/* Ctrl-C ends the run with its report, through the loop -- also while
+	 * a vanished device is waited for.  A shell starts background jobs
+	 * with SIGINT ignored, which would discard it before signalfd sees
+	 * it: we handle it, so take it back. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGINT, SIG_DFL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0 || vz_loop_add_fd(ctx.loop, sfd, EPOLLIN, on_signal, &ctx, NULL, &err) < 0) {
 		vz_err_set(&err, -errno, "signalfd: %s", strerror(errno));
@@ -519,9 +591,10 @@ static int run(int argc, char **argv, const char *cmd)
 
 	if (vz_pipeline_start(ctx.pipe, &err) < 0)
 		goto fail;
+	mlock_note(&o, cap, &notes, &mr);
 	int status = vz_loop_run(ctx.loop);
 	struct vz_err stop_err = {0};
-	int sr = vz_pipeline_stop(ctx.pipe, &stop_err);
+	int stop = vz_pipeline_stop(ctx.pipe, &stop_err);
 	if (ctx.scratch && ctx.tty)
 		fprintf(stderr, "\r\033[K");
 
@@ -529,7 +602,7 @@ static int run(int argc, char **argv, const char *cmd)
 	if (status < 0) {
 		vz_cli_error(cmd, "%s", vz_pipeline_error(ctx.pipe)->msg);
 		ret = VZ_EXIT_FAIL;
-	} else if (sr < 0) {
+	} else if (stop < 0) {
 		vz_cli_error(cmd, "%s", stop_err.msg);
 		ret = VZ_EXIT_FAIL;
 	}
@@ -569,13 +642,8 @@ static int run(int argc, char **argv, const char *cmd)
 	if (o.cap.timeline_csv && write_file("the timeline", o.cap.timeline_csv, csv_fn,
 	                                     vz_pipeline_telemetry(ctx.pipe), cmd) < 0)
 		ret = VZ_EXIT_FAIL;
-	if (o.plot) {
-		struct vz_err pe = {0};
-		if (vz_report_plot(o.plot, rep, vz_pipeline_telemetry(ctx.pipe), &pe) < 0) {
-			vz_cli_error(cmd, "plot: %s", pe.msg);
-			ret = VZ_EXIT_FAIL;
-		}
-	}
+	if (o.plot && plot(o.plot, rep, vz_pipeline_telemetry(ctx.pipe), cmd) < 0)
+		ret = VZ_EXIT_FAIL;
 	goto out;
 
 fail:
@@ -585,6 +653,8 @@ out:
 	free(rep);
 	free(ctx.scratch);
 	vz_pipeline_destroy(ctx.pipe);
+	for (unsigned i = 0; i < VZ_MAX_SINKS; i++)
+		vz_sink_destroy(&sinks[i]);
 	vz_loop_destroy(ctx.loop);
 	if (sfd >= 0)
 		close(sfd);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The event loop; the story is in loop.h. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -215,6 +216,10 @@ static void dispatch_one(struct vz_loop_source *s, uint32_t events)
 int vz_loop_dispatch(struct vz_loop *l, int timeout_ms)
 {
 	struct epoll_event evs[16];
+	/* A dispatch from inside a callback would free the graveyard the
+	 * outer batch still walks. */
+	if (l->dispatching)
+		return -EDEADLK;
 	int n = epoll_wait(l->epfd, evs, 16, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
@@ -251,6 +256,11 @@ void vz_loop_quit(struct vz_loop *l, int status)
 	if (!l->quit)
 		l->status = status;
 	l->quit = true;
+}
+
+bool vz_loop_dispatching(const struct vz_loop *l)
+{
+	return l->dispatching;
 }
 
 int vz_loop_quitting(const struct vz_loop *l)

@@ -31,15 +31,21 @@
  *    "nominal_interval_ms",
  *    "interval_driver_ms":summary,"interval_dqbuf_ms":summary,
  *    "latency_ms":{"dqbuf":summary,"process":summary,"requeue":summary},
- *    "sinks":[{"name","frames","released","drops_budget","drops_failure",
- *              "bytes_copied","inflight_hwm","handoff_ms":summary,
- *              "hold_ms":summary,"proof"}],
+ *    "buffers","buffers_note","generation","recoveries","resume_ms",
+ *    "sinks":[{"name","policy","frames","released","drops_budget",
+ *              "drops_failure","drops_ended","bytes_copied","copies",
+ *              "copy_sites":[{"element","reason","conversion","events",
+ *                             "bytes","bytes_per_frame"}],
+ *              "inflight_hwm","handoff_ms":summary,"hold_ms":summary,
+ *              "proof","advice","ended"}],
  *    "late_frames",
- *    "drops":{"driver_gap","error_flag","sink_budget","sink_failure"},
+ *    "drops":{"driver_gap","error_flag","sink_budget","sink_failure",
+ *             "sink_ended"},
  *    "inflight_hwm","bytes_copied","bytes_copied_per_frame",
  *    "capture":{"frames","driver_drops","error_frames","restarts",
  *               "disconnects","reconnects","source_changes","seq_wraps",
- *               "ts_jumps","bytes_copied"},
+ *               "ts_jumps","bytes_copied","short_frames","sessions",
+ *               "seq_span","stale_queues"},
  *    "realtime":{"rt","cpu","mlock"}}
  * Keys are only ever added, never renamed or removed.
  */
@@ -51,6 +57,7 @@
 #include <stdio.h>
 
 #include "errors.h"
+#include "json.h"
 #include "pipeline.h"
 #include "stats.h"
 #include "telemetry.h"
@@ -103,22 +110,17 @@ int vz_report_compute(struct vz_report *r, const struct vz_report_meta *meta,
 void vz_report_print(FILE *out, const struct vz_report *r);
 int vz_report_write_json(FILE *out, const struct vz_report *r);
 
-/* JSON pieces every vzero command prints with, so all of its JSON is valid:
- * strings escaped (invalid UTF-8 from a driver becomes U+FFFD, NULL is
- * null), non-finite numbers and empty summaries are null. */
-void vz_json_str(FILE *out, const char *s);
-void vz_json_num(FILE *out, double v);
-/* {"n":..,"mean":..,"std":..,"min":..,"p50":..,"p95":..,"p99":..,"p99_9":..,"max":..} */
-void vz_json_summary(FILE *out, const struct vz_summary *s);
-
 /* One line per frame: id, sequence, gap, flags, all times (ns) and each
  * sink's hand-off/release/drop cause. */
 int vz_telemetry_write_csv(FILE *out, const struct vz_telemetry *t);
 
 /* PNG: interval histogram and interval-over-time, for both clocks and per
- * stage.  Uses cairo. */
+ * stage.  Uses cairo, so it lives in the vzero-plot module: the CLI loads
+ * it (vz_module_symbol) only for --plot. */
 int vz_report_plot(const char *path, const struct vz_report *r, const struct vz_telemetry *t,
                    struct vz_err *err);
+typedef int (*vz_report_plot_fn)(const char *path, const struct vz_report *r,
+                                 const struct vz_telemetry *t, struct vz_err *err);
 
 /* One status line ("\r"-terminated on a terminal): fps, interval p99 over
  * the last second, drops, bytes copied.  @scratch holds >= 2*window doubles,

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The jitter report: statistics, the table, JSON and the CSV timeline (report.h). */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -11,11 +12,6 @@
 static double ns_ms(int64_t ns)
 {
 	return (double)ns / VZ_NS_PER_MS;
-}
-
-static int64_t load_release(const struct vz_frame_record *rec, unsigned sink)
-{
-	return __atomic_load_n(&rec->t_release[sink], __ATOMIC_ACQUIRE);
 }
 
 enum stage {
@@ -51,7 +47,7 @@ static bool stage_ms(const struct vz_frame_record *rec, enum stage s, unsigned s
 		break;
 	case STAGE_HOLD:
 		a = rec->t_handoff[sink];
-		b = load_release(rec, sink);
+		b = rec->t_release[sink];
 		break;
 	}
 	if (a == 0 || b == 0)
@@ -283,8 +279,18 @@ void vz_report_print(FILE *out, const struct vz_report *r)
 	        r->late_frames, VZ_LATE_FACTOR, r->nominal_interval_ms);
 	fprintf(out, "in flight:  at most %u frames out of the driver at once\n", r->inflight_hwm);
 	print_bytes(out, "copied:     ", r->bytes_copied, r->frames);
+	if (r->stats.buffers[0])
+		fprintf(out, "buffers:    %s\n", STR_OR(r->stats.buffers, "?"));
+	if (r->stats.buffers_note[0])
+		fprintf(out, "            (%s)\n", STR_OR(r->stats.buffers_note, ""));
+	if (r->stats.recoveries)
+		fprintf(out,
+		        "recovered:  %" PRIu64 " time(s), buffer set %" PRIu32
+		        " now; last: %.1f ms from the device's return to the next frame\n",
+		        r->stats.recoveries, r->stats.generation,
+		        (double)r->stats.last_resume_ns / VZ_NS_PER_MS);
 
-	const struct vz_capture_stats *c = &r->stats.capture;
+	const struct vz_source_stats *c = &r->stats.capture;
 	if (c->restarts || c->disconnects || c->source_changes || c->seq_wraps || c->ts_jumps ||
 	    c->error_frames)
 		fprintf(out,
@@ -298,80 +304,28 @@ void vz_report_print(FILE *out, const struct vz_report *r)
 	for (unsigned s = 0; s < r->nsinks; s++) {
 		const struct vz_sink_stats *ss = &r->stats.sink[s];
 		fprintf(out,
-		        "sink %u %s: %" PRIu64 " frames, %" PRIu64 " released, %" PRIu64
+		        "sink %u %s (%s): %" PRIu64 " frames, %" PRIu64 " released, %" PRIu64
 		        " budget drops, %" PRIu64 " failures, in flight <= %u\n",
-		        s, STR_OR(r->stats.sink_name[s], "(unnamed)"), ss->frames, ss->released,
-		        ss->drops_budget, ss->drops_failure, ss->inflight_hwm);
+		        s, STR_OR(r->stats.sink_name[s], "(unnamed)"),
+		        vz_sink_policy_name(ss->policy), ss->frames, ss->released, ss->drops_budget,
+		        ss->drops_failure, ss->inflight_hwm);
 		print_bytes(out, "       copied: ", ss->bytes_copied, ss->frames);
+		for (unsigned k = 0; k < ss->nsites && k < VZ_SINK_MAX_COPY_SITES; k++) {
+			const struct vz_copy_site *cs = &ss->site[k];
+			fprintf(out, "       %s %s: %.0f B/frame in %" PRIu64 " events (%s)\n",
+			        cs->conversion ? "conversion" : "COPY      ",
+			        STR_OR(cs->element, "?"),
+			        ss->frames ? (double)cs->bytes / (double)ss->frames : 0.0,
+			        cs->events, STR_OR(cs->reason, "?"));
+		}
+		if (ss->advice[0])
+			fprintf(out, "       advice: %s\n", STR_OR(ss->advice, ""));
+		if (ss->ended[0])
+			fprintf(out, "       ended early (%" PRIu64 " frames not sent): %s\n",
+			        ss->drops_ended, STR_OR(ss->ended, ""));
 		if (ss->proof[0])
 			fprintf(out, "       proof: %s\n", ss->proof);
 	}
-}
-
-/* ---- JSON ---- */
-
-void vz_json_str(FILE *f, const char *s)
-{
-	if (!s) {
-		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		unsigned char ch = *p;
-		if (ch == '"' || ch == '\\') {
-			fputc('\\', f);
-			fputc(ch, f);
-			p++;
-		} else if (ch == '\n') {
-			fputs("\\n", f);
-			p++;
-		} else if (ch == '\t') {
-			fputs("\\t", f);
-			p++;
-		} else if (ch < 0x20 || ch == 0x7f) {
-			fprintf(f, "\\u%04x", ch);
-			p++;
-		} else {
-			/* Device names come from drivers; a stray byte must not
-			 * make the whole document unparsable. */
-			size_t len = vz_utf8_len(p);
-			if (len == 0) {
-				fputs("\\ufffd", f);
-				p++;
-			} else {
-				fwrite(p, 1, len, f);
-				p += len;
-			}
-		}
-	}
-	fputc('"', f);
-}
-
-void vz_json_num(FILE *f, double v)
-{
-	if (!isfinite(v))
-		fputs("null", f);
-	else
-		fprintf(f, "%.6f", v);
-}
-
-void vz_json_summary(FILE *f, const struct vz_summary *s)
-{
-	const double v[] = {s->mean, s->std, s->min, s->p50, s->p95, s->p99, s->p999, s->max};
-	static const char *const k[] = {"mean", "std", "min", "p50", "p95", "p99", "p99_9", "max"};
-
-	fprintf(f, "{\"n\":%" PRIu64, s->n);
-	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		fprintf(f, ",\"%s\":", k[i]);
-		/* An empty sample has no mean: null, not a misleading 0. */
-		if (s->n == 0)
-			fputs("null", f);
-		else
-			vz_json_num(f, v[i]);
-	}
-	fputc('}', f);
 }
 
 int vz_report_write_json(FILE *out, const struct vz_report *r)
@@ -428,22 +382,51 @@ int vz_report_write_json(FILE *out, const struct vz_report *r)
 	vz_json_summary(out, &r->lat_process);
 	fputs(",\"requeue\":", out);
 	vz_json_summary(out, &r->lat_requeue);
-	fputs("},\"sinks\":[", out);
+	fputs("},\"buffers\":", out);
+	vz_json_str(out, r->stats.buffers);
+	fputs(",\"buffers_note\":", out);
+	vz_json_str(out, r->stats.buffers_note);
+	fprintf(out, ",\"generation\":%" PRIu32 ",\"recoveries\":%" PRIu64 ",\"resume_ms\":",
+	        r->stats.generation, r->stats.recoveries);
+	if (r->stats.recoveries)
+		vz_json_num(out, (double)r->stats.last_resume_ns / VZ_NS_PER_MS);
+	else
+		fputs("null", out);
+	fputs(",\"sinks\":[", out);
 	for (unsigned s = 0; s < r->nsinks; s++) {
 		const struct vz_sink_stats *ss = &r->stats.sink[s];
 		fputs(s ? ",{\"name\":" : "{\"name\":", out);
 		vz_json_str(out, r->stats.sink_name[s]);
+		fprintf(out, ",\"policy\":\"%s\"", vz_sink_policy_name(ss->policy));
 		fprintf(out,
 		        ",\"frames\":%" PRIu64 ",\"released\":%" PRIu64 ",\"drops_budget\":%" PRIu64
-		        ",\"drops_failure\":%" PRIu64 ",\"bytes_copied\":%" PRIu64
-		        ",\"inflight_hwm\":%u,\"handoff_ms\":",
+		        ",\"drops_failure\":%" PRIu64 ",\"drops_ended\":%" PRIu64
+		        ",\"bytes_copied\":%" PRIu64 ",\"copies\":%" PRIu64 ",\"copy_sites\":[",
 		        ss->frames, ss->released, ss->drops_budget, ss->drops_failure,
-		        ss->bytes_copied, ss->inflight_hwm);
+		        ss->drops_ended, ss->bytes_copied, ss->copies);
+		for (unsigned k = 0; k < ss->nsites && k < VZ_SINK_MAX_COPY_SITES; k++) {
+			const struct vz_copy_site *cs = &ss->site[k];
+			fputs(k ? ",{\"element\":" : "{\"element\":", out);
+			vz_json_str(out, cs->element);
+			fputs(",\"reason\":", out);
+			vz_json_str(out, cs->reason);
+			fprintf(out,
+			        ",\"conversion\":%s,\"events\":%" PRIu64 ",\"bytes\":%" PRIu64
+			        ",\"bytes_per_frame\":",
+			        cs->conversion ? "true" : "false", cs->events, cs->bytes);
+			vz_json_num(out, ss->frames ? (double)cs->bytes / (double)ss->frames : 0.0);
+			fputc('}', out);
+		}
+		fprintf(out, "],\"inflight_hwm\":%u,\"handoff_ms\":", ss->inflight_hwm);
 		vz_json_summary(out, &r->lat_sink[s]);
 		fputs(",\"hold_ms\":", out);
 		vz_json_summary(out, &r->hold_sink[s]);
 		fputs(",\"proof\":", out);
 		vz_json_str(out, ss->proof);
+		fputs(",\"advice\":", out);
+		vz_json_str(out, ss->advice);
+		fputs(",\"ended\":", out);
+		vz_json_str(out, ss->ended);
 		fputc('}', out);
 	}
 	fprintf(out, "],\"late_frames\":%" PRIu64 ",\"drops\":{", r->late_frames);
@@ -455,14 +438,16 @@ int vz_report_write_json(FILE *out, const struct vz_report *r)
 	        r->inflight_hwm, r->bytes_copied);
 	vz_json_num(out, r->bytes_copied_per_frame);
 
-	const struct vz_capture_stats *c = &r->stats.capture;
+	const struct vz_source_stats *c = &r->stats.capture;
 	fprintf(out,
 	        ",\"capture\":{\"frames\":%" PRIu64 ",\"driver_drops\":%" PRIu64
 	        ",\"error_frames\":%" PRIu64 ",\"restarts\":%" PRIu64 ",\"disconnects\":%" PRIu64
 	        ",\"reconnects\":%" PRIu64 ",\"source_changes\":%" PRIu64 ",\"seq_wraps\":%" PRIu64
-	        ",\"ts_jumps\":%" PRIu64 ",\"bytes_copied\":%" PRIu64 "}",
+	        ",\"ts_jumps\":%" PRIu64 ",\"bytes_copied\":%" PRIu64 ",\"short_frames\":%" PRIu64
+	        ",\"sessions\":%" PRIu64 ",\"seq_span\":%" PRIu64 ",\"stale_queues\":%" PRIu64 "}",
 	        c->frames, c->driver_drops, c->error_frames, c->restarts, c->disconnects,
-	        c->reconnects, c->source_changes, c->seq_wraps, c->ts_jumps, c->bytes_copied);
+	        c->reconnects, c->source_changes, c->seq_wraps, c->ts_jumps, c->bytes_copied,
+	        c->short_frames, c->sessions, c->seq_span, c->stale_queues);
 	fputs(",\"realtime\":{\"rt\":", out);
 	vz_json_str(out, m->rt_note);
 	fputs(",\"cpu\":", out);
@@ -497,7 +482,7 @@ int vz_telemetry_write_csv(FILE *out, const struct vz_telemetry *t)
 		        rec->t_dqbuf, rec->t_processed, rec->t_requeue);
 		for (unsigned s = 0; s < ns; s++)
 			fprintf(out, ",%" PRId64 ",%" PRId64 ",%s", rec->t_handoff[s],
-			        load_release(rec, s),
+			        rec->t_release[s],
 			        vz_drop_cause_name((enum vz_drop_cause)rec->sink_drop[s]));
 		fputc('\n', out);
 	}

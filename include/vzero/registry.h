@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sink specs, as a person writes them on the command line, to sinks:
+ *   null                  releases at once (measures vzero itself)
+ *   gst:"DESCRIPTION"     appsrc ! DESCRIPTION (the vzero-gst module)
+ * The registry sits above the pipeline and the sinks; neither knows it.
+ */
+#ifndef VZERO_REGISTRY_H
+#define VZERO_REGISTRY_H
+
+#include "errors.h"
+#include "sink.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* -EINVAL/-ENOENT: the spec itself is wrong (say so as a usage error);
+ * other errors: the sink could not be made here. */
+int vz_sink_create(const char *spec, struct vz_sink *out, struct vz_err *err);
+
+/* The spec forms, one line each, for --help texts. */
+extern const char vz_sink_specs_help[];
+
+#ifdef __cplusplus
+}
+#endif
+#endif
