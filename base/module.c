@@ -23,28 +23,37 @@ static bool exe_in_build_tree(void)
 	return !strncmp(exe, VZ_BUILD_ROOT, l) && exe[l] == '/';
 }
 
-static void *try_dir(const char *dir, size_t dlen, const char *name, char *tried, size_t tlen)
+struct tried {
+	char where[1024]; /* every path looked at */
+	char why[512];    /* the first that exists but would not load, and why */
+};
+
+static void *try_dir(const char *dir, size_t dlen, const char *name, struct tried *t)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%.*s/%s.so", (int)dlen, dir, name);
-	size_t used = strlen(tried);
-	snprintf(tried + used, tlen - used, "%s%s", used ? ", " : "", path);
+	size_t used = strlen(t->where);
+	snprintf(t->where + used, sizeof(t->where) - used, "%s%s", used ? ", " : "", path);
 	if (access(path, R_OK) < 0)
 		return NULL;
-	return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	/* Read now: the next dlopen would overwrite it. */
+	const char *why = h ? NULL : dlerror();
+	if (why && !t->why[0])
+		snprintf(t->why, sizeof(t->why), "%s", why);
+	return h;
 }
 
 void *vz_module_symbol(const char *name, const char *symbol, const char *needs, struct vz_err *err)
 {
-	char tried[1024] = "";
-	const char *why = NULL;
+	struct tried t = {{0}, {0}};
 	void *h = NULL;
 	const char *env = getenv("VZ_MODULE_PATH");
 
 	for (const char *d = env; d && *d && !h;) {
 		size_t len = strcspn(d, ":");
 		if (len)
-			h = try_dir(d, len, name, tried, sizeof(tried));
+			h = try_dir(d, len, name, &t);
 		d += len + (d[len] == ':');
 	}
 	/* A build tree's program loads the build tree's modules, never a stale
@@ -52,16 +61,15 @@ void *vz_module_symbol(const char *name, const char *symbol, const char *needs, 
 	static const char *const build_dirs[] = {VZ_BUILD_ROOT, VZ_BUILD_ROOT "/tools"};
 	for (size_t i = 0;
 	     !h && exe_in_build_tree() && i < sizeof(build_dirs) / sizeof(build_dirs[0]); i++)
-		h = try_dir(build_dirs[i], strlen(build_dirs[i]), name, tried, sizeof(tried));
+		h = try_dir(build_dirs[i], strlen(build_dirs[i]), name, &t);
 	if (!h)
-		h = try_dir(VZ_MODULE_DIR, strlen(VZ_MODULE_DIR), name, tried, sizeof(tried));
+		h = try_dir(VZ_MODULE_DIR, strlen(VZ_MODULE_DIR), name, &t);
 	if (!h) {
-		why = dlerror();
 		vz_err_set(
 		        err, -ENOENT,
 		        "the %s module (%s.so) could not be loaded%s%s (looked in: %s); it needs "
 		        "%s: install it and rebuild vzero, or set VZ_MODULE_PATH",
-		        name, name, why ? ": " : "", why ? why : "", tried, needs);
+		        name, name, t.why[0] ? ": " : "", t.why, t.where, needs);
 		return NULL;
 	}
 	void *sym = dlsym(h, symbol);

@@ -246,6 +246,13 @@ int vz_v4l2_buffers_alloc(struct vz_capture *c, struct vz_buffer_set *provided, 
 	c->memory = import ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP;
 	struct v4l2_requestbuffers rb = {.count = want, .type = c->type, .memory = c->memory};
 	ret = vz_v4l2_xioctl(c, VIDIOC_REQBUFS, &rb);
+	if (ret == -EBUSY && c->old_set_busy)
+		return vz_err_set(err, ret,
+		                  "%s (driver %s) cannot free its old buffers while frames of them "
+		                  "are still held (it does not orphan buffers), so it cannot take "
+		                  "a new format mid-stream: restart the capture after a format "
+		                  "change",
+		                  c->path, c->driver);
 	if (ret == -EBUSY)
 		return vz_v4l2_busy_error(c, "VIDIOC_REQBUFS", err);
 	if (ret == -EINVAL && import)
@@ -300,11 +307,13 @@ void vz_v4l2_buffers_retire(struct vz_capture *c)
 {
 	vz_buffer_set_unref(c->set);
 	c->set = NULL;
+	c->old_set_busy = false;
 	if (c->nbuf && c->fd >= 0 && !c->gone) {
-		/* Buffers still exported or mapped are orphaned by the kernel,
-		 * not freed: the frames that hold them stay valid. */
+		/* Buffers still exported or mapped are orphaned by videobuf2
+		 * (V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS), not freed: the frames
+		 * that hold them stay valid.  A driver without that refuses. */
 		struct v4l2_requestbuffers rb = {.count = 0, .type = c->type, .memory = c->memory};
-		vz_v4l2_xioctl(c, VIDIOC_REQBUFS, &rb);
+		c->old_set_busy = vz_v4l2_xioctl(c, VIDIOC_REQBUFS, &rb) == -EBUSY;
 	}
 	c->nbuf = 0;
 	for (unsigned i = 0; i < VZ_MAX_BUFFERS; i++)

@@ -66,6 +66,7 @@ struct vz_capture {
 	bool can_parm;
 	bool streaming;
 	bool gone;
+	bool old_set_busy; /* REQBUFS(0) refused: the driver kept held buffers */
 
 	struct vz_format fmt;
 	uint32_t generation;       /* of the newest set */

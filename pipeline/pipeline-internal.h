@@ -108,7 +108,7 @@ struct vz_pipeline {
 	int64_t reconnect_deadline;
 	int64_t t_gone, t_resumed;
 	uint64_t recoveries;
-	int64_t last_resume_ns;
+	int64_t last_resume_ns, last_outage_ns;
 
 	struct vz_err err; /* why the run stopped */
 	uint64_t nframes;
@@ -126,6 +126,9 @@ void vz_pipeline_pset_retire(struct vz_pipeline *p, struct pset *ps);
 void vz_pipeline_requeue(struct vz_pipeline *p, struct pframe *f);
 void vz_pipeline_deliver(struct vz_pipeline *p, const struct vz_frame_info *fi);
 void vz_pipeline_finish(struct vz_pipeline *p, int status);
+/* Record sinks' waiting frames go out now, over budget (a set change is
+ * about to reach the sinks). */
+void vz_pipeline_flush_waiting(struct vz_pipeline *p);
 void vz_pipeline_notify(struct vz_pipeline *p, const char *msg);
 int vz_pipeline_watch_source(struct vz_pipeline *p, struct vz_err *err);
 

@@ -315,17 +315,28 @@ static void push_to(struct vz_pipeline *p, struct port *port, struct pframe *f)
 	int r = port->sink.ops->push(port->sink.impl, &f->pub, &e);
 	if (r >= 0)
 		return;
-	/* The sink kept nothing: take its reference back. */
+	/* The sink kept nothing: take its reference back -- unless it gave
+	 * the frame back itself before failing, which already did that. */
 	port->pushed--;
-	__atomic_fetch_and(&f->sinks_mask, ~(1u << i), __ATOMIC_ACQ_REL);
-	__atomic_sub_fetch(&port->inflight, 1, __ATOMIC_ACQ_REL);
+	unsigned bit = 1u << i;
+	bool held = __atomic_fetch_and(&f->sinks_mask, ~bit, __ATOMIC_ACQ_REL) & bit;
+	if (held)
+		__atomic_sub_fetch(&port->inflight, 1, __ATOMIC_ACQ_REL);
 	if (rec)
 		rec->t_handoff[i] = 0;
-	drop_for_sink(port, f, rec, VZ_DROP_SINK_FAILURE);
-	port->failed = true;
-	vz_err_set(&p->err, r, "sink %s: %s", port->sink.name, e.msg[0] ? e.msg : strerror(-r));
-	vz_pipeline_finish(p, r);
-	frame_unref_pf(f);
+	if (r == -ESHUTDOWN) {
+		/* Ended, not broken: the loop learns it from the port too and
+		 * says so; until then this sink's frames count as ended. */
+		drop_for_sink(port, f, rec, VZ_DROP_SINK_ENDED);
+	} else {
+		drop_for_sink(port, f, rec, VZ_DROP_SINK_FAILURE);
+		port->failed = true;
+		vz_err_set(&p->err, r, "sink %s: %s", port->sink.name,
+		           e.msg[0] ? e.msg : strerror(-r));
+		vz_pipeline_finish(p, r);
+	}
+	if (held)
+		frame_unref_pf(f);
 }
 
 /* Whether @port still takes frames toward -n (record sinks stop at N). */
@@ -383,6 +394,8 @@ static void fan_out(struct vz_pipeline *p, struct pframe *f, struct vz_frame_rec
  * frees (or all of them at once when the run ends: @force). */
 static void push_waiting(struct vz_pipeline *p, struct port *port, bool force)
 {
+	/* A frame may wait for room only behind frames of its own set: the
+	 * runner flushes the queue before a set change reaches the sink. */
 	while (port->nwait && !port->failed && !port->ended) {
 		int inflight = __atomic_load_n(&port->inflight, __ATOMIC_ACQUIRE);
 		if (!force && (unsigned)inflight >= port->budget)
@@ -402,6 +415,12 @@ static void push_waiting(struct vz_pipeline *p, struct port *port, bool force)
 		              port->failed ? VZ_DROP_SINK_FAILURE : VZ_DROP_SINK_ENDED);
 		frame_unref_pf(f);
 	}
+}
+
+void vz_pipeline_flush_waiting(struct vz_pipeline *p)
+{
+	for (unsigned i = 0; i < p->nsinks; i++)
+		push_waiting(p, &p->ports[i], true);
 }
 
 /* -n: with record sinks, the run is done when each got its N frames. */
@@ -455,6 +474,7 @@ void vz_pipeline_deliver(struct vz_pipeline *p, const struct vz_frame_info *fi)
 		p->late++;
 	if (p->t_resumed) {
 		p->last_resume_ns = fi->t_dqbuf_ns - p->t_resumed;
+		p->last_outage_ns = fi->t_dqbuf_ns - p->t_gone;
 		p->t_resumed = 0;
 	}
 	p->last_driver = fi->t_driver_ns;
@@ -890,6 +910,7 @@ void vz_pipeline_get_stats(const struct vz_pipeline *p, struct vz_pipeline_stats
 	st->generation = p->cur ? p->cur->generation : 0;
 	st->recoveries = p->recoveries;
 	st->last_resume_ns = p->last_resume_ns;
+	st->last_outage_ns = p->last_outage_ns;
 	st->nsinks = p->nsinks;
 	for (unsigned i = 0; i < p->nsinks; i++) {
 		const struct port *port = &p->ports[i];

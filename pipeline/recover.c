@@ -39,7 +39,7 @@ int vz_pipeline_negotiate_buffers(struct vz_pipeline *p, struct vz_err *err)
 		if (!port->sink.ops->provide || port->failed || port->ended)
 			continue;
 		r = port->sink.ops->provide(port->sink.impl, fmt, want, &set, &e);
-		if (r == -ENOTSUP)
+		if (r == -ENOTSUP || (r == 0 && !set))
 			continue;
 		if (r == 0)
 			r = p->src.ops->alloc(p->src.impl, set, &e);
@@ -61,6 +61,16 @@ int vz_pipeline_negotiate_buffers(struct vz_pipeline *p, struct vz_err *err)
 	struct vz_buffer_set *set = p->src.ops->buffers(p->src.impl);
 	if (!set)
 		return vz_err_set(err, -EPROTO, "the source allocated no buffers");
+	if (set->count <= p->cfg.min_queued)
+		/* Every frame would be dropped to keep the driver fed, and -n
+		 * with a recording would never complete. */
+		return vz_err_set(err, -ENOBUFS,
+		                  "%u buffers (%s%s%s) leave none to hand on: vzero keeps %u in "
+		                  "the driver so capture never starves; ask for at least %u "
+		                  "(--buffers)",
+		                  set->count, set->origin, provider ? ", provided by sink " : "",
+		                  provider ? provider : "", p->cfg.min_queued,
+		                  p->cfg.min_queued + 2);
 	if (provider)
 		snprintf(p->buffers, sizeof(p->buffers), "%u x %s, provided by sink %s", set->count,
 		         set->origin, provider);
@@ -94,6 +104,10 @@ void vz_pipeline_recovery_cancel(struct vz_pipeline *p)
 static void resume(struct vz_pipeline *p)
 {
 	struct vz_err e = {0};
+	/* Frames of the old set waiting for a record sink go first, over its
+	 * budget: behind set_buffers() they would arrive under the new caps,
+	 * into a sink that may have let go of the old set. */
+	vz_pipeline_flush_waiting(p);
 	int r = vz_pipeline_negotiate_buffers(p, &e);
 	if (r < 0) {
 		fail(p, r, e.msg);
@@ -123,8 +137,7 @@ static void resume(struct vz_pipeline *p)
 	}
 	vz_pipeline_recovery_cancel(p);
 	p->recoveries++;
-	p->t_resumed = vz_now_ns();
-	p->t_progress = p->t_resumed;
+	p->t_progress = vz_now_ns();
 }
 
 static void on_retry(void *data, uint64_t expirations)
@@ -136,6 +149,9 @@ static void on_retry(void *data, uint64_t expirations)
 		return;
 	int r = p->src.ops->reconnect(p->src.impl, &e);
 	if (r == 0) {
+		/* Timed from here, not from STREAMON: renegotiating and
+		 * allocating buffers are part of what a user waits through. */
+		p->t_resumed = vz_now_ns();
 		vz_pipeline_notify(p, "the device is back; resuming");
 		resume(p);
 		return;
@@ -191,6 +207,13 @@ void vz_pipeline_renegotiate(struct vz_pipeline *p)
 	vz_loop_remove(p->loop, p->src_watch);
 	p->src_watch = NULL;
 	p->recovering = true;
+	/* For a format change the outage and the resume start together --
+	 * unless it follows a reconnect no frame has come from yet (HDMI
+	 * receivers do that): then the outage began with the loss. */
+	int64_t now = vz_now_ns();
+	if (!p->t_resumed)
+		p->t_gone = now;
+	p->t_resumed = now;
 	vz_pipeline_notify(p, "the source changed format; renegotiating");
 	vz_pipeline_pset_retire(p, p->cur);
 	int r = p->src.ops->renegotiate(p->src.impl, &e);

@@ -17,10 +17,20 @@
  *    logging thread last carried a buffer through.  Filters' copies are
  *    logged there too and counted once, at their src pad.
  *
- * GStreamer's debug log is process-wide: to hear GST_PERFORMANCE, its
- * threshold is raised once per process, and GStreamer's default handler is
- * replaced by one that prints those lines only at the level the user asked
- * for (GST_DEBUG), so nothing new appears on anybody's stderr.
+ * GStreamer's debug log is one per process, and so is what listens to it
+ * here (the one exception to "no global state", forced by GStreamer):
+ *  - one log function, installed once and never removed: GStreamer walks
+ *    its handler list without a lock, so removing one per sink could pull it
+ *    from under a thread that is logging;
+ *  - one table of which watched element each streaming thread is in:
+ *    threads come from process-wide pools and move between pipelines, so a
+ *    table per sink would credit one sink's copy to another's element.
+ * GST_PERFORMANCE's threshold is raised to LOG for this.  Where GStreamer
+ * logs to stderr, its default handler is replaced by one that prints those
+ * lines only at the level the user asked for (GST_DEBUG), so nothing new
+ * appears on stderr.  With GST_DEBUG_FILE set, GStreamer's handler writes
+ * to a file vzero cannot reopen (its name may hold %p, %r), so it is left
+ * alone: that file gets the GST_PERFORMANCE lines too, stderr nothing.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -33,30 +43,51 @@
 
 /* ---- the process's GST_PERFORMANCE hook ---- */
 
-/* Written once, under perf_once; read-only after. */
-static GstDebugCategory *perf_cat;
-static GstDebugLevel user_perf_level;
+#define PERF_THREADS 64
+
+static struct {
+	pthread_mutex_t lock; /* the table; held while a log line is counted */
+	struct {
+		pthread_t id;
+		struct gst_watch *w; /* NULL: a free slot */
+	} thread[PERF_THREADS];
+	unsigned evict; /* next slot to reuse when all are taken */
+	/* written once, under perf_once; read-only after */
+	GstDebugCategory *cat;
+	GstDebugLevel user_level;
+} perf = {.lock = PTHREAD_MUTEX_INITIALIZER};
 static pthread_once_t perf_once = PTHREAD_ONCE_INIT;
 
 static void filtered_default_log(GstDebugCategory *cat, GstDebugLevel level, const gchar *file,
                                  const gchar *function, gint line, GObject *object,
                                  GstDebugMessage *message, gpointer data)
 {
-	if (cat == perf_cat && level > user_perf_level)
+	if (cat == perf.cat && level > perf.user_level)
 		return;
 	gst_debug_log_default(cat, level, file, function, line, object, message, data);
 }
 
+static void on_log(GstDebugCategory *cat, GstDebugLevel level, const gchar *file,
+                   const gchar *function, gint line, GObject *object, GstDebugMessage *message,
+                   gpointer data);
+
 static void perf_install(void)
 {
-	perf_cat = _gst_debug_get_category("GST_PERFORMANCE");
-	if (!perf_cat)
+	perf.cat = _gst_debug_get_category("GST_PERFORMANCE");
+	if (!perf.cat)
 		return;
-	user_perf_level = gst_debug_category_get_threshold(perf_cat);
-	gst_debug_remove_log_function(gst_debug_log_default);
-	gst_debug_add_log_function(filtered_default_log, NULL, NULL);
-	if (user_perf_level < GST_LEVEL_LOG)
-		gst_debug_category_set_threshold(perf_cat, GST_LEVEL_LOG);
+	perf.user_level = gst_debug_category_get_threshold(perf.cat);
+	const char *file = getenv("GST_DEBUG_FILE");
+	if (!(file && *file)) {
+		/* A statement of its own: GStreamer's macro for this is a bare
+		 * ?: that would swallow any operator written around it. */
+		guint removed = gst_debug_remove_log_function(gst_debug_log_default);
+		if (removed > 0)
+			gst_debug_add_log_function(filtered_default_log, NULL, NULL);
+	}
+	gst_debug_add_log_function(on_log, NULL, NULL);
+	if (perf.user_level < GST_LEVEL_LOG)
+		gst_debug_category_set_threshold(perf.cat, GST_LEVEL_LOG);
 }
 
 /* ---- sites ---- */
@@ -69,8 +100,18 @@ static struct vz_copy_site *site_of(struct gst_sink *s, struct gst_watch *w, boo
 		    !strcmp(s->site[i].pub.reason, reason))
 			return &s->site[i].pub;
 	if (s->nsites == VZ_SINK_MAX_COPY_SITES)
-		return &s->site[VZ_SINK_MAX_COPY_SITES - 1].pub; /* the last one takes the rest */
+		return &s->site[VZ_SINK_MAX_COPY_SITES - 1].pub;
 	struct gst_site *st = &s->site[s->nsites++];
+	if (s->nsites == VZ_SINK_MAX_COPY_SITES) {
+		/* The last one takes the rest, under a name that says so rather
+		 * than blaming whichever element came last. */
+		st->watch = NULL;
+		snprintf(st->pub.element, sizeof(st->pub.element), "(other elements)");
+		snprintf(st->pub.reason, sizeof(st->pub.reason),
+		         "more copy sites than vzero lists one by one");
+		st->pub.conversion = false;
+		return &st->pub;
+	}
 	st->watch = w;
 	snprintf(st->pub.element, sizeof(st->pub.element), "%s", w->name);
 	snprintf(st->pub.reason, sizeof(st->pub.reason), "%s", reason);
@@ -94,61 +135,47 @@ static void count(struct gst_sink *s, struct gst_watch *w, bool conversion, cons
 
 /* ---- which element a streaming thread is in ---- */
 
-static void thread_enters(struct gst_sink *s, struct gst_watch *w)
+static void thread_enters(struct gst_watch *w)
 {
 	pthread_t self = pthread_self();
-	pthread_mutex_lock(&s->copy_lock);
-	unsigned free_slot = VZ_GST_MAX_THREADS;
-	for (unsigned i = 0; i < VZ_GST_MAX_THREADS; i++) {
-		if (s->thread[i].w && pthread_equal(s->thread[i].id, self)) {
-			s->thread[i].w = w;
-			pthread_mutex_unlock(&s->copy_lock);
-			return;
+	pthread_mutex_lock(&perf.lock);
+	unsigned slot = PERF_THREADS;
+	for (unsigned i = 0; i < PERF_THREADS; i++) {
+		if (perf.thread[i].w && pthread_equal(perf.thread[i].id, self)) {
+			slot = i;
+			break;
 		}
-		if (!s->thread[i].w && free_slot == VZ_GST_MAX_THREADS)
-			free_slot = i;
+		if (!perf.thread[i].w && slot == PERF_THREADS)
+			slot = i;
 	}
-	if (free_slot < VZ_GST_MAX_THREADS) {
-		s->thread[free_slot].id = self;
-		s->thread[free_slot].w = w;
-	}
-	pthread_mutex_unlock(&s->copy_lock);
+	if (slot == PERF_THREADS)
+		slot = perf.evict++ % PERF_THREADS;
+	perf.thread[slot].id = self;
+	perf.thread[slot].w = w;
+	pthread_mutex_unlock(&perf.lock);
 }
 
-static struct gst_watch *thread_element(struct gst_sink *s)
+/* Under perf.lock. */
+static struct gst_watch *thread_element(void)
 {
 	pthread_t self = pthread_self();
-	struct gst_watch *w = NULL;
-	pthread_mutex_lock(&s->copy_lock);
-	for (unsigned i = 0; i < VZ_GST_MAX_THREADS && !w; i++)
-		if (s->thread[i].w && pthread_equal(s->thread[i].id, self))
-			w = s->thread[i].w;
-	pthread_mutex_unlock(&s->copy_lock);
-	return w;
+	for (unsigned i = 0; i < PERF_THREADS; i++)
+		if (perf.thread[i].w && pthread_equal(perf.thread[i].id, self))
+			return perf.thread[i].w;
+	return NULL;
 }
 
-static void on_log(GstDebugCategory *cat, GstDebugLevel level, const gchar *file,
-                   const gchar *function, gint line, GObject *object, GstDebugMessage *message,
-                   gpointer data)
+/* A log line about a copy, from the thread's current element. */
+static void perf_line(struct gst_watch *w, const gchar *function)
 {
-	struct gst_sink *s = data;
-	(void)level;
-	(void)file;
-	(void)line;
-	(void)object;
-	if (cat != perf_cat)
+	struct gst_sink *s = w->s;
+	if (!atomic_load(&w->in_ours))
 		return;
-	struct gst_watch *w = thread_element(s);
-	if (!w || !atomic_load(&w->in_ours))
-		return;
-	const gchar *m = gst_debug_message_get(message);
-	const char *mc = m ? strstr(m, "memcpy ") : NULL;
-	uint64_t bytes = mc ? strtoull(mc + 7, NULL, 10) : atomic_load(&w->in_size);
 	/* A GstBuffer made writable is a new header sharing the memories,
 	 * not a copy of the picture. */
 	if (function && strstr(function, "mini_object_make_writable"))
 		return;
-	if (!w->is_sink) {
+	if (!atomic_load(&w->is_sink)) {
 		/* Counted at its src pad, where the copy comes out; the log only
 		 * says how it happened. */
 		atomic_store(&w->perf_seen, true);
@@ -158,11 +185,30 @@ static void on_log(GstDebugCategory *cat, GstDebugLevel level, const gchar *file
 	 * (the pool, the frame, each plane). */
 	if (atomic_exchange(&w->perf_seen, true))
 		return;
-	bytes = atomic_load(&w->in_size);
 	char reason[96];
 	snprintf(reason, sizeof(reason), "copied vzero's memory inside the sink (GStreamer: %.40s)",
 	         function ? function : "?");
-	count(s, w, false, reason, bytes);
+	count(s, w, false, reason, atomic_load(&w->in_size));
+}
+
+static void on_log(GstDebugCategory *cat, GstDebugLevel level, const gchar *file,
+                   const gchar *function, gint line, GObject *object, GstDebugMessage *message,
+                   gpointer data)
+{
+	(void)level;
+	(void)file;
+	(void)line;
+	(void)object;
+	(void)message;
+	(void)data;
+	if (cat != perf.cat)
+		return;
+	/* Held throughout: a sink's unwatch waits for this to be done. */
+	pthread_mutex_lock(&perf.lock);
+	struct gst_watch *w = thread_element();
+	if (w)
+		perf_line(w, function);
+	pthread_mutex_unlock(&perf.lock);
 }
 
 /* ---- probes ---- */
@@ -190,7 +236,7 @@ static GstPadProbeReturn on_sink_pad(GstPad *pad, GstPadProbeInfo *info, gpointe
 	if (ours)
 		atomic_fetch_add(&w->in_ours_count, 1);
 	atomic_store(&w->perf_seen, false);
-	thread_enters(w->s, w);
+	thread_enters(w);
 	return GST_PAD_PROBE_OK;
 }
 
@@ -257,21 +303,87 @@ static GstPad *first_pad(GstElement *el, bool src)
 	return pad;
 }
 
+static void watch_pad(struct gst_watch *w, GstPad *pad)
+{
+	bool src = gst_pad_get_direction(pad) == GST_PAD_SRC;
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, src ? on_src_pad : on_sink_pad, w, NULL);
+	if (src) {
+		/* a demuxer's or decoder's first src pad may come late */
+		atomic_store(&w->has_src, true);
+		atomic_store(&w->is_sink, false);
+	}
+}
+
 static void watch_pads(struct gst_watch *w, bool src)
 {
 	GstIterator *it =
 	        src ? gst_element_iterate_src_pads(w->el) : gst_element_iterate_sink_pads(w->el);
 	GValue v = G_VALUE_INIT;
 	while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
-		GstPad *pad = g_value_get_object(&v);
-		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, src ? on_src_pad : on_sink_pad, w,
-		                  NULL);
-		if (src)
-			w->has_src = true;
+		watch_pad(w, g_value_get_object(&v));
 		g_value_reset(&v);
 	}
 	g_value_unset(&v);
 	gst_iterator_free(it);
+}
+
+static void on_pad_added(GstElement *el, GstPad *pad, gpointer data)
+{
+	struct gst_watch *w = data;
+	(void)el;
+	watch_pad(w, pad);
+}
+
+/* Under copy_lock.  False when the table is full. */
+static bool watch_element(struct gst_sink *s, GstElement *el)
+{
+	if (el == s->appsrc || GST_IS_BIN(el))
+		return true; /* bins only hold; their children are watched */
+	for (unsigned i = 0; i < s->nwatch; i++)
+		if (s->watch[i].el == el)
+			return true;
+	if (s->nwatch == VZ_GST_MAX_WATCH)
+		return false;
+	struct gst_watch *w = &s->watch[s->nwatch];
+	w->s = s;
+	w->el = gst_object_ref(el); /* its signals are disconnected at unwatch */
+	vz_gst_one_line(w->name, sizeof(w->name), GST_ELEMENT_NAME(el), sizeof(w->name) - 1);
+	w->sinkpad = first_pad(el, false);
+	atomic_store(&w->is_sink, true);
+	watch_pads(w, false);
+	watch_pads(w, true);
+	g_signal_connect(el, "pad-added", G_CALLBACK(on_pad_added), w);
+	s->nwatch++;
+	return true;
+}
+
+/* Bins that make their children late -- autovideosink swaps its
+ * placeholder for the real sink at READY, decodebin plugs as it goes --
+ * are followed as they do. */
+static void on_deep_added(GstBin *bin, GstBin *sub, GstElement *el, gpointer data)
+{
+	struct gst_sink *s = data;
+	(void)bin;
+	(void)sub;
+	pthread_mutex_lock(&s->copy_lock);
+	unsigned before = s->nwatch;
+	if (!watch_element(s, el))
+		s->watch_overflow = true;
+	else if (s->nwatch > before)
+		s->watch[before].late = true;
+	pthread_mutex_unlock(&s->copy_lock);
+}
+
+static void on_deep_removed(GstBin *bin, GstBin *sub, GstElement *el, gpointer data)
+{
+	struct gst_sink *s = data;
+	(void)bin;
+	(void)sub;
+	pthread_mutex_lock(&s->copy_lock);
+	for (unsigned i = 0; i < s->nwatch; i++)
+		if (s->watch[i].el == el)
+			atomic_store(&s->watch[i].removed, true);
+	pthread_mutex_unlock(&s->copy_lock);
 }
 
 int vz_gst_copies_watch(struct gst_sink *s, struct vz_err *err)
@@ -280,47 +392,45 @@ int vz_gst_copies_watch(struct gst_sink *s, struct vz_err *err)
 	GstIterator *it = gst_bin_iterate_recurse(GST_BIN(s->pipeline));
 	GValue v = G_VALUE_INIT;
 	int ret = 0;
+	pthread_mutex_lock(&s->copy_lock);
 	while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
-		GstElement *el = g_value_get_object(&v);
-		if (el != s->appsrc && !GST_IS_BIN(el)) {
-			if (s->nwatch == VZ_GST_MAX_WATCH) {
-				ret = vz_err_set(
-				        err, -E2BIG,
-				        "gst: more than %d elements: vzero cannot follow its "
-				        "frames through them all",
-				        VZ_GST_MAX_WATCH);
-				g_value_reset(&v);
-				break;
-			}
-			struct gst_watch *w = &s->watch[s->nwatch++];
-			w->s = s;
-			w->el = el;
-			vz_gst_one_line(w->name, sizeof(w->name), GST_ELEMENT_NAME(el),
-			                sizeof(w->name) - 1);
-			w->sinkpad = first_pad(el, false);
-			watch_pads(w, false);
-			watch_pads(w, true);
-			w->is_sink = !w->has_src;
-		}
+		bool ok = watch_element(s, g_value_get_object(&v));
 		g_value_reset(&v);
+		if (!ok) {
+			ret = vz_err_set(err, -E2BIG,
+			                 "gst: more than %d elements: vzero cannot follow its "
+			                 "frames through them all",
+			                 VZ_GST_MAX_WATCH);
+			break;
+		}
 	}
+	pthread_mutex_unlock(&s->copy_lock);
 	g_value_unset(&v);
 	gst_iterator_free(it);
-	if (ret == 0)
-		gst_debug_add_log_function(on_log, s, NULL);
-	s->log_hooked = ret == 0;
+	g_signal_connect(s->pipeline, "deep-element-added", G_CALLBACK(on_deep_added), s);
+	g_signal_connect(s->pipeline, "deep-element-removed", G_CALLBACK(on_deep_removed), s);
 	return ret;
 }
 
 void vz_gst_copies_unwatch(struct gst_sink *s)
 {
-	if (s->log_hooked)
-		gst_debug_remove_log_function_by_data(s);
-	s->log_hooked = false;
-	for (unsigned i = 0; i < s->nwatch; i++)
-		if (s->watch[i].sinkpad)
-			gst_object_unref(s->watch[i].sinkpad);
+	pthread_mutex_lock(&perf.lock);
+	for (unsigned i = 0; i < PERF_THREADS; i++)
+		if (perf.thread[i].w && perf.thread[i].w->s == s)
+			perf.thread[i].w = NULL;
+	pthread_mutex_unlock(&perf.lock);
+	if (s->pipeline)
+		g_signal_handlers_disconnect_by_data(s->pipeline, s);
+	pthread_mutex_lock(&s->copy_lock);
+	for (unsigned i = 0; i < s->nwatch; i++) {
+		struct gst_watch *w = &s->watch[i];
+		g_signal_handlers_disconnect_by_data(w->el, w);
+		gst_object_unref(w->el);
+		if (w->sinkpad)
+			gst_object_unref(w->sinkpad);
+	}
 	s->nwatch = 0;
+	pthread_mutex_unlock(&s->copy_lock);
 }
 
 void vz_gst_copies_stats(struct gst_sink *s, struct vz_sink_stats *out)

@@ -25,8 +25,7 @@
  * are cut to keep the whole within one vz_err line. */
 #define VZ_GST_CAPS_SHOWN 160
 
-#define VZ_GST_MAX_WATCH   32
-#define VZ_GST_MAX_THREADS 16
+#define VZ_GST_MAX_WATCH 32
 
 struct gst_sink;
 struct gst_memset;
@@ -38,9 +37,11 @@ struct gst_watch {
 	GstElement *el;  /* the pipeline's */
 	GstPad *sinkpad; /* first sink pad, one reference */
 	char name[48];
-	bool has_src, is_sink;
-	atomic_bool in_ours;   /* the last buffer in was vzero's memory */
-	atomic_bool perf_seen; /* GST_PERFORMANCE logged a copy in it since */
+	atomic_bool has_src, is_sink; /* a src pad may come late */
+	atomic_bool removed;          /* taken out of its bin (a placeholder) */
+	bool late;                    /* added after the description was parsed */
+	atomic_bool in_ours;          /* the last buffer in was vzero's memory */
+	atomic_bool perf_seen;        /* GST_PERFORMANCE logged a copy in it since */
 	atomic_uint_fast64_t in_size;
 	atomic_uint_fast64_t in_count, in_ours_count;
 };
@@ -69,6 +70,14 @@ struct gst_memset {
 	gsize meta_offset[GST_VIDEO_MAX_PLANES];
 	gint meta_stride[GST_VIDEO_MAX_PLANES];
 	GstVideoFormat vformat;
+	/* What GStreamer assumes without a GstVideoMeta (valid: default_ok). */
+	gsize default_offset[GST_VIDEO_MAX_PLANES];
+	gint default_stride[GST_VIDEO_MAX_PLANES];
+	bool default_ok;
+	/* Downstream's answer about GstVideoMeta for this set's caps: asked
+	 * once, when its first frame off GStreamer's defaults goes out.
+	 * 0: not asked, 1: takes it, -1: does not (streaming thread). */
+	atomic_int meta_answer;
 	GstMemory *root[VZ_MAX_BUFFERS][VZ_MAX_PLANES];
 	struct gst_slot slot[VZ_MAX_BUFFERS];
 	atomic_uint outstanding; /* frames of this set inside GStreamer */
@@ -77,6 +86,10 @@ struct gst_memset {
 };
 
 struct gst_sink {
+	/* One for its owner (until destroy), one per frame inside GStreamer:
+	 * an element that keeps a buffer past destroy (a leak, a failed NULL
+	 * transition) releases it into a sink that is still there. */
+	atomic_uint refs;
 	char *description;
 	GstElement *pipeline;
 	GstElement *appsrc;
@@ -105,6 +118,7 @@ struct gst_sink {
 	bool finished;        /* told the port it stopped */
 	bool ended;           /* our stream ended cleanly (new caps refused) */
 	bool ended_handled;   /* the loop saw it and began the end */
+	bool torn_down;       /* finish() ran: nothing more will come */
 	int error_code;       /* first bus ERROR */
 	char error_msg[VZ_ERR_MSG_MAX];
 	char eos_note[256];
@@ -114,18 +128,14 @@ struct gst_sink {
 	atomic_uint_fast64_t seen, seen_ok; /* appsrc src pad */
 
 	/* copy accounting (gst-copies.c) */
-	pthread_mutex_t copy_lock; /* sites, the thread table */
+	pthread_mutex_t copy_lock; /* sites, the watch list */
 	struct gst_watch watch[VZ_GST_MAX_WATCH];
 	unsigned nwatch;
+	bool watch_overflow; /* elements added later found the table full */
 	struct gst_site site[VZ_SINK_MAX_COPY_SITES];
 	unsigned nsites;
-	struct {
-		pthread_t id;
-		struct gst_watch *w; /* NULL: a free slot */
-	} thread[VZ_GST_MAX_THREADS];
-	bool log_hooked;
 	/* GstVideoMeta: the element that would misread padded frames */
-	atomic_bool meta_checked, meta_refused;
+	atomic_bool meta_refused;
 	char meta_msg[VZ_ERR_MSG_MAX];
 };
 
@@ -157,18 +167,21 @@ void vz_gst_copies_unwatch(struct gst_sink *s);
 void vz_gst_copies_stats(struct gst_sink *s, struct vz_sink_stats *out);
 
 /* gst-memory.c */
-/* When the frames' strides or offsets are not GStreamer's defaults, the
- * element downstream must take GstVideoMeta (its answer to an ALLOCATION
- * query as the first frame of a layout goes out says): else no frame
- * reaches it and the sink fails, naming it.  Installed at create. */
+/* When a frame's strides or offsets (its set's pitch, its own data_offset)
+ * are not GStreamer's defaults, the element downstream must take
+ * GstVideoMeta (its answer to an ALLOCATION query, asked once per buffer
+ * set, says): else no frame reaches it and the sink fails, naming it.
+ * Installed at create. */
 void vz_gst_meta_watch(struct gst_sink *s);
 int vz_gst_memset_new(struct gst_sink *s, struct vz_buffer_set *set, struct gst_memset **out,
                       struct vz_err *err);
 /* Frees retired sets (@all: every set) nothing in GStreamer refers to any
  * more (loop thread). */
 void vz_gst_memset_sweep(struct gst_sink *s, bool all);
-/* Frees every set, referred to or not (destroy). */
+/* Frees every set (the sink's last reference: none is referred to). */
 void vz_gst_memset_free_all(struct gst_sink *s);
+/* gst.c: drops a reference; the last frees the sink. */
+void vz_gst_sink_unref(struct gst_sink *s);
 /* A GstBuffer of @f's memories (children of the roots) with its video
  * meta; the frame is released when GStreamer drops the last of them. */
 GstBuffer *vz_gst_wrap(struct gst_sink *s, struct vz_frame *f, GstMemory *extra[VZ_MAX_PLANES],

@@ -105,6 +105,12 @@ int vz_gst_memset_new(struct gst_sink *s, struct vz_buffer_set *set, struct gst_
 		ms->meta_offset[i] = ms->layout.offset[i];
 		ms->meta_stride[i] = ms->layout.stride[i];
 	}
+	GstVideoInfo vi;
+	ms->default_ok = gst_video_info_set_format(&vi, vf, f->width, f->height);
+	for (unsigned i = 0; ms->default_ok && i < ms->layout.n_planes; i++) {
+		ms->default_offset[i] = GST_VIDEO_INFO_PLANE_OFFSET(&vi, i);
+		ms->default_stride[i] = GST_VIDEO_INFO_PLANE_STRIDE(&vi, i);
+	}
 	for (unsigned i = 0; i < set->count; i++) {
 		const struct vz_buffer *b = &set->buf[i];
 		if (b->num_mem != f->num_mem) {
@@ -202,6 +208,7 @@ static void on_child_gone(gpointer data, GstMiniObject *obj)
 	atomic_fetch_add(&s->released, 1);
 	atomic_fetch_sub(&ms->outstanding, 1);
 	vz_port_release(s->port, f);
+	vz_gst_sink_unref(s); /* the frame's */
 }
 
 static struct gst_memset *memset_of(struct gst_sink *s, uint32_t generation)
@@ -231,6 +238,7 @@ GstBuffer *vz_gst_wrap(struct gst_sink *s, struct vz_frame *f, GstMemory *extra[
 	atomic_store(&sl->pending, ms->layout.n_mem);
 	sl->frame = f;
 	atomic_fetch_add(&ms->outstanding, 1);
+	atomic_fetch_add(&s->refs, 1);
 	for (unsigned p = 0; p < ms->layout.n_mem; p++) {
 		GstMemory *child =
 		        gst_memory_share(ms->root[idx][p], 0, (gssize)ms->layout.mem_size[p]);
@@ -261,6 +269,7 @@ void vz_gst_wrap_done(struct gst_sink *s, struct vz_frame *f, GstMemory *extra[V
 		 * release it, the runner does. */
 		sl->frame = NULL;
 		atomic_fetch_sub(&ms->outstanding, 1);
+		atomic_fetch_sub(&s->refs, 1); /* never the last: push holds one */
 	}
 	for (unsigned p = 0; p < ms->layout.n_mem; p++)
 		gst_memory_unref(extra[p]);
@@ -276,22 +285,23 @@ bool vz_gst_memory_is_ours(struct gst_sink *s, GstMemory *m)
 
 /* ---- GstVideoMeta ---- */
 
-/* Whether @ms's layout is what GStreamer assumes without a meta. */
-static bool default_layout(const struct gst_memset *ms, char *what, size_t len)
+/* Whether the frame's layout (its meta) is what GStreamer assumes without
+ * one; if not, @what says where it differs. */
+static bool default_layout(const struct gst_memset *ms, const GstVideoMeta *vm, char *what,
+                           size_t len)
 {
-	GstVideoInfo vi;
-	if (!gst_video_info_set_format(&vi, ms->vformat, ms->fmt.width, ms->fmt.height))
+	if (!ms->default_ok || !vm) {
+		snprintf(what, len, "a layout GStreamer cannot describe without a meta");
 		return false;
-	for (unsigned i = 0; i < ms->layout.n_planes; i++) {
-		if ((gsize)ms->layout.stride[i] != (gsize)GST_VIDEO_INFO_PLANE_STRIDE(&vi, i) ||
-		    ms->layout.offset[i] != GST_VIDEO_INFO_PLANE_OFFSET(&vi, i)) {
+	}
+	for (unsigned i = 0; i < vm->n_planes && i < GST_VIDEO_MAX_PLANES; i++) {
+		if (vm->stride[i] != ms->default_stride[i] ||
+		    vm->offset[i] != ms->default_offset[i]) {
 			snprintf(what, len,
 			         "plane %u: %d bytes per line at offset %zu where GStreamer "
-			         "assumes %d "
-			         "at %zu",
-			         i, ms->layout.stride[i], ms->layout.offset[i],
-			         GST_VIDEO_INFO_PLANE_STRIDE(&vi, i),
-			         (size_t)GST_VIDEO_INFO_PLANE_OFFSET(&vi, i));
+			         "assumes %d at %zu",
+			         i, vm->stride[i], (size_t)vm->offset[i], ms->default_stride[i],
+			         (size_t)ms->default_offset[i]);
 			return false;
 		}
 	}
@@ -336,34 +346,36 @@ static void answering_element(GstPad *src, char *name, size_t len)
 		gst_object_unref(pad);
 }
 
-/* Asked when the first buffer of a layout goes out: sticky events (the
- * caps) have reached every element by then, so each answers as configured
- * -- a passthrough element hands the question on to what follows it. */
-static void check_meta(struct gst_sink *s, GstPad *pad)
+/* Asked when the first frame of a set off GStreamer's defaults goes out:
+ * sticky events (the caps) have reached every element by then, so each
+ * answers as configured -- a passthrough element hands the question on to
+ * what follows it. */
+static bool downstream_takes_meta(struct gst_memset *ms, GstPad *pad)
 {
-	char what[200], who[64];
-	if (!s->cur || default_layout(s->cur, what, sizeof(what)))
-		return;
-	GstCaps *caps = vz_gst_caps_of(&s->cur->fmt);
+	GstCaps *caps = vz_gst_caps_of(&ms->fmt);
 	GstQuery *q = gst_query_new_allocation(caps, FALSE);
 	bool meta = gst_pad_peer_query(pad, q) &&
 	            gst_query_find_allocation_meta(q, GST_VIDEO_META_API_TYPE, NULL);
 	gst_query_unref(q);
 	if (caps)
 		gst_caps_unref(caps);
-	if (meta)
-		return;
+	return meta;
+}
+
+static void refuse(struct gst_sink *s, struct gst_memset *ms, GstPad *pad, const char *what)
+{
+	char who[64];
 	answering_element(pad, who, sizeof(who));
 	/* A packed format whose lines are padded to a pitch: the width that
 	 * fills the pitch needs no padding. */
 	char hint[80] = "a size and format whose lines need no padding";
-	const struct vz_format_desc *d = vz_format_desc_find(s->cur->fmt.fourcc);
+	const struct vz_format_desc *d = vz_format_desc_find(ms->fmt.fourcc);
 	if (d && d->num_planes == 1 && d->plane[0].group_width) {
-		uint32_t w = s->cur->fmt.plane[0].stride / d->plane[0].bytes_per_group *
+		uint32_t w = ms->fmt.plane[0].stride / d->plane[0].bytes_per_group *
 		             d->plane[0].group_width;
-		if (w > s->cur->fmt.width)
+		if (w > ms->fmt.width)
 			snprintf(hint, sizeof(hint), "a width that fills the pitch (-s %ux%u)", w,
-			         s->cur->fmt.height);
+			         ms->fmt.height);
 	}
 	snprintf(s->meta_msg, sizeof(s->meta_msg),
 	         "gst: %.48s does not take GstVideoMeta, so it would read vzero's frames as "
@@ -374,14 +386,42 @@ static void check_meta(struct gst_sink *s, GstPad *pad)
 	vz_port_fail(s->port, -EPROTO, s->meta_msg);
 }
 
-/* Once refused, not one frame goes on to be misread. */
+/* The set a buffer's memory belongs to (the frame's own, whatever is
+ * current on the loop thread meanwhile). */
+static struct gst_memset *memset_of_buffer(struct gst_sink *s, GstBuffer *b)
+{
+	GstMemory *m = gst_buffer_n_memory(b) ? gst_buffer_peek_memory(b, 0) : NULL;
+	for (int depth = 0; m && depth < 8; depth++, m = m->parent) {
+		struct gst_memset *ms =
+		        gst_mini_object_get_qdata(GST_MINI_OBJECT_CAST(m), s->root_quark);
+		if (ms)
+			return ms;
+	}
+	return NULL;
+}
+
+/* Every frame's layout is compared (a data_offset may move one frame
+ * only); downstream is asked once per set.  Once refused, not one frame
+ * goes on to be misread. */
 static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
 	struct gst_sink *s = data;
-	(void)info;
-	if (!atomic_exchange(&s->meta_checked, true))
-		check_meta(s, pad);
-	return atomic_load(&s->meta_refused) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+	GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+	char what[200];
+	if (atomic_load(&s->meta_refused))
+		return GST_PAD_PROBE_DROP;
+	struct gst_memset *ms = b ? memset_of_buffer(s, b) : NULL;
+	if (!ms || default_layout(ms, gst_buffer_get_video_meta(b), what, sizeof(what)))
+		return GST_PAD_PROBE_OK;
+	int answer = atomic_load(&ms->meta_answer);
+	if (answer == 0) {
+		answer = downstream_takes_meta(ms, pad) ? 1 : -1;
+		atomic_store(&ms->meta_answer, answer);
+	}
+	if (answer > 0)
+		return GST_PAD_PROBE_OK;
+	refuse(s, ms, pad, what);
+	return GST_PAD_PROBE_DROP;
 }
 
 void vz_gst_meta_watch(struct gst_sink *s)

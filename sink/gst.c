@@ -168,6 +168,7 @@ static void finish(struct gst_sink *s, const char *note)
 	if (tell)
 		s->finished = true;
 	s->stopping = false;
+	s->torn_down = true;
 	pthread_mutex_unlock(&s->lock);
 	if (tell)
 		vz_port_stopped(s->port);
@@ -350,9 +351,8 @@ static int gst_set_buffers(void *impl, struct vz_buffer_set *set, struct vz_err 
 		s->caps_changed = true;
 		s->frames_before_caps = atomic_load(&s->frames);
 		pthread_mutex_unlock(&s->lock);
-		/* appsrc sends them ahead of the next buffer, whose layout is
-		 * checked against GstVideoMeta again. */
-		atomic_store(&s->meta_checked, false);
+		/* appsrc sends them ahead of the next buffer (whose layout is
+		 * checked against GstVideoMeta, as each set's is). */
 		gst_app_src_set_caps(GST_APP_SRC(s->appsrc), caps);
 		gst_caps_unref(caps);
 	}
@@ -405,7 +405,7 @@ static int gst_push(void *impl, struct vz_frame *f, struct vz_err *err)
 	if (s->error_code)
 		code = vz_err_set(err, s->error_code, "%s", s->error_msg);
 	else if (s->ended)
-		code = vz_err_set(err, -EPIPE, "gst: %s", s->error_msg);
+		code = vz_err_set(err, -ESHUTDOWN, "gst: %s", s->error_msg);
 	else if (!s->running)
 		code = vz_err_set(err, -EPIPE, "gst: frame pushed while the sink is stopped");
 	pthread_mutex_unlock(&s->lock);
@@ -427,9 +427,16 @@ static int gst_push(void *impl, struct vz_frame *f, struct vz_err *err)
 
 	GstFlowReturn fr = gst_app_src_push_buffer(GST_APP_SRC(s->appsrc), b);
 	vz_gst_wrap_done(s, f, extra, fr == GST_FLOW_OK);
-	if (fr != GST_FLOW_OK)
-		return vz_err_set(err, -EPIPE, "gst: appsrc refused frame %" PRIu64 ": %s", f->id,
+	if (fr != GST_FLOW_OK) {
+		/* Refused because the stream has just ended (on the bus, on
+		 * another thread): that is the end, not a failure. */
+		pthread_mutex_lock(&s->lock);
+		bool ended = s->ended;
+		pthread_mutex_unlock(&s->lock);
+		return vz_err_set(err, ended ? -ESHUTDOWN : -EPIPE,
+		                  "gst: appsrc refused frame %" PRIu64 ": %s", f->id,
 		                  gst_flow_get_name(fr));
+	}
 	atomic_fetch_add(&s->frames, 1);
 	return 0;
 }
@@ -442,7 +449,9 @@ static int gst_stop(void *impl, struct vz_err *err)
 	pthread_mutex_lock(&s->lock);
 	bool was_running = s->running;
 	bool ended = s->ended;
-	bool dormant = ended && (s->eos || s->error_code);
+	/* An ended stream whose EOS deadline passed was torn down already:
+	 * nothing will come to finish it later. */
+	bool dormant = ended && (s->eos || s->error_code || s->torn_down);
 	s->running = false;
 	s->stopping = true;
 	pthread_mutex_unlock(&s->lock);
@@ -464,6 +473,14 @@ static int gst_stop(void *impl, struct vz_err *err)
 	return 0;
 }
 
+/* Elements a bin made and dropped again on its own (autovideosink's
+ * placeholders) are not news unless frames went through them; an element
+ * of the description that got nothing is. */
+static bool shown(const struct gst_watch *w)
+{
+	return atomic_load(&w->in_count) > 0 || (!w->late && !atomic_load(&w->removed));
+}
+
 static void gst_get_stats(void *impl, struct vz_sink_stats *out)
 {
 	struct gst_sink *s = impl;
@@ -478,19 +495,26 @@ static void gst_get_stats(void *impl, struct vz_sink_stats *out)
 	vz_gst_copies_stats(s, out);
 	/* Where vzero's memory ended up: each sink element's share of buffers
 	 * that were still vzero's when they reached it. */
-	int n = snprintf(out->proof, sizeof(out->proof),
-	                 "followed through %u elements: appsrc sent vzero's own memory in %" PRIu64
-	                 "/%" PRIu64 "; fds read-only %u/%u",
-	                 s->nwatch, ok, seen, s->roots_read_only, s->roots_made);
+	pthread_mutex_lock(&s->copy_lock);
+	unsigned nwatched = 0;
+	for (unsigned i = 0; i < s->nwatch; i++)
+		nwatched += shown(&s->watch[i]);
+	int n = snprintf(
+	        out->proof, sizeof(out->proof),
+	        "followed through %u elements%s: appsrc sent vzero's own memory in %" PRIu64
+	        "/%" PRIu64 "; fds read-only %u/%u",
+	        nwatched, s->watch_overflow ? " (not all: too many)" : "", ok, seen,
+	        s->roots_read_only, s->roots_made);
 	for (unsigned i = 0; i < s->nwatch && n > 0 && (size_t)n < sizeof(out->proof); i++) {
 		const struct gst_watch *w = &s->watch[i];
-		if (!w->is_sink)
+		if (!atomic_load(&w->is_sink) || !shown(w))
 			continue;
 		n += snprintf(out->proof + n, sizeof(out->proof) - (size_t)n,
 		              "; %s got vzero's memory in %" PRIu64 "/%" PRIu64, w->name,
 		              (uint64_t)atomic_load(&w->in_ours_count),
 		              (uint64_t)atomic_load(&w->in_count));
 	}
+	pthread_mutex_unlock(&s->copy_lock);
 	pthread_mutex_lock(&s->lock);
 	if (s->ended)
 		snprintf(out->ended, sizeof(out->ended), "%.255s", s->error_msg);
@@ -525,8 +549,17 @@ static void gst_destroy(void *impl)
 		gst_object_unref(s->appsrc);
 	if (s->pipeline)
 		gst_object_unref(s->pipeline);
-	/* An element that leaked buffers keeps their children alive, and the
-	 * children their roots: let go of our side regardless. */
+	/* Frames an element still keeps hold the rest of the sink until they
+	 * die: their release then reaches the runner, which waits for them
+	 * (detached) instead of us pulling their memory away. */
+	vz_gst_memset_sweep(s, true);
+	vz_gst_sink_unref(s);
+}
+
+void vz_gst_sink_unref(struct gst_sink *s)
+{
+	if (atomic_fetch_sub(&s->refs, 1) != 1)
+		return;
 	vz_gst_memset_free_all(s);
 	if (s->alloc)
 		gst_object_unref(s->alloc);
@@ -567,6 +600,7 @@ int vz_sink_gst_create(const char *description, struct vz_sink *out, struct vz_e
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return vz_err_set(err, -ENOMEM, "gst: out of memory");
+	atomic_init(&s->refs, 1);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->copy_lock, NULL);
 	s->root_quark = g_quark_from_static_string("vzero-root-memory");

@@ -105,9 +105,12 @@ struct vz_pipeline_stats {
 	 * was not used if one was offered. */
 	char buffers[256];
 	char buffers_note[320];
-	uint32_t generation;    /* of the current set */
-	uint64_t recoveries;    /* reconnects and renegotiations done */
-	int64_t last_resume_ns; /* device back (or renegotiated) -> next frame */
+	uint32_t generation; /* of the current set */
+	uint64_t recoveries; /* reconnects and renegotiations done */
+	/* Of the last recovery: from the device being usable again (or the
+	 * format change seen) to the next frame, and from the loss to it. */
+	int64_t last_resume_ns;
+	int64_t last_outage_ns;
 };
 
 int vz_pipeline_create(struct vz_pipeline **out, const struct vz_pipeline_config *cfg,

@@ -16,7 +16,10 @@
  *                  sink, given back with vz_port_release() exactly once,
  *                  from any thread, when the sink no longer reads it.  If
  *                  push() returns < 0 it kept nothing: the runner releases
- *                  the frame and counts a sink failure.
+ *                  the frame and counts a sink failure that ends the run --
+ *                  except -ESHUTDOWN, which says "my stream has ended"
+ *                  (the sink calls, or has called, vz_port_ended()): the
+ *                  frame counts as dropped for that and the others go on.
  *   set_buffers()  a buffer-set change (reconnect, renegotiation): frames of
  *                  the new set follow, possibly in a new format; frames of
  *                  older sets the sink still holds stay valid until it

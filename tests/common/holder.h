@@ -48,6 +48,10 @@ struct holder {
 	unsigned pushed, released, max_held, corrupted, sets;
 	uint32_t last_generation;
 	uint64_t order_errors; /* frames released out of push order */
+	unsigned stale_pushes; /* frames of an older set pushed after set_buffers() */
+	int end_in_push;       /* from push call N on: vz_port_ended(), -ESHUTDOWN */
+	unsigned push_calls;
+	bool release_in_push; /* with fail_push: give the frame back, then fail */
 	uint64_t last_id;
 	bool stopped_called;
 };
@@ -120,8 +124,18 @@ static inline int holder_set_buffers(void *impl, struct vz_buffer_set *set, stru
 static inline int holder_push(void *impl, struct vz_frame *f, struct vz_err *err)
 {
 	struct holder *h = impl;
-	if (h->fail_push)
+	if (h->end_in_push && ++h->push_calls >= (unsigned)h->end_in_push) {
+		/* as a GStreamer sink whose muxer just refused new caps */
+		vz_port_ended(h->port, "the recording is complete");
+		return vz_err_set(err, -ESHUTDOWN, "holder: stream over");
+	}
+	if (h->fail_push) {
+		if (h->release_in_push)
+			vz_port_release(h->port, f);
 		return vz_err_set(err, h->fail_push, "holder refuses frames");
+	}
+	if (f->generation < h->last_generation)
+		h->stale_pushes++;
 	if (h->check)
 		h->check(h, f, true, h->check_ctx);
 	pthread_mutex_lock(&h->lock);

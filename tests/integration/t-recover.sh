@@ -62,6 +62,16 @@ assert c["sessions"] >= 2, c
 PY
 }
 
+_vzr_check_outage() { # json min_outage_ms
+	python3 - "$1" "$2" <<'PY' || fail "the recovery figures do not fit what the test did"
+import json, sys
+r = json.load(open(sys.argv[1]))
+out, res = r["outage_ms"], r["resume_ms"]
+assert out >= float(sys.argv[2]), f"outage {out} ms, the device was away longer"
+assert 0 < res < out, f"resume {res} ms is not a part of the {out} ms outage"
+PY
+}
+
 test_run_reconnect_recording_keeps_every_frame() {
 	local d pid
 	_vzr_need_ffprobe
@@ -83,9 +93,10 @@ test_run_reconnect_recording_keeps_every_frame() {
 	assert_eq "$(json_get rec.json '["sinks"][0]["frames"]')" 150 "frames pushed (-n counts the recording's)"
 	# the outage: at least two frame intervals without a frame
 	_vzr_check_recording rec.json rec.mkv 80
+	_vzr_check_outage rec.json 80
 	assert_contains rec.err "the device is gone"
 	assert_contains rec.err "the device is back"
-	echo "resume: $(json_get rec.json '["resume_ms"]') ms from the node's return to the next frame" |
+	echo "outage: $(json_get rec.json '["outage_ms"]') ms without frames, resume $(json_get rec.json '["resume_ms"]') ms of it from the node's return to the next frame" |
 		tee -a "$VZ_RESULTS/recovery-figures.txt" >&2
 	cp rec.json "$VZ_RESULTS/reconnect-recording.json"
 }
@@ -113,7 +124,8 @@ test_run_unbind_recording_keeps_every_frame() {
 	assert_eq "$(json_get rec.json '["capture"]["reconnects"]')" 1 reconnects
 	assert_eq "$(json_get rec.json '["sinks"][0]["frames"]')" 150 "frames pushed"
 	_vzr_check_recording rec.json rec.mkv 1000
-	echo "unbind: node back as $(json_get rec.json '["device"]'), resume $(json_get rec.json '["resume_ms"]') ms" |
+	_vzr_check_outage rec.json 1500 # unbound for 2 s
+	echo "unbind: node back as $(json_get rec.json '["device"]'), outage $(json_get rec.json '["outage_ms"]') ms, resume $(json_get rec.json '["resume_ms"]') ms" |
 		tee -a "$VZ_RESULTS/recovery-figures.txt" >&2
 }
 

@@ -67,6 +67,7 @@ struct fake_source {
 	unsigned attempts;
 	int change_format; /* next() reports a format change once */
 	uint32_t new_width;
+	uint32_t new_stride; /* 0: packed */
 	unsigned sets_made, sets_destroyed;
 	struct vz_buffer_set *provided; /* the last set alloc() got */
 	bool refuse_provided;
@@ -314,10 +315,11 @@ static inline int fake_renegotiate(void *impl, struct vz_err *err)
 	(void)err;
 	s->started = false;
 	fake_release_device(s);
-	if (s->new_width) {
-		uint32_t stride[VZ_MAX_PLANES] = {s->new_width * 2, 0, 0};
-		s->fmt.width = s->new_width;
-		s->fmt.mem_size[0] = s->new_width * 2 * s->fmt.height;
+	if (s->new_width || s->new_stride) {
+		uint32_t w = s->new_width ? s->new_width : s->fmt.width;
+		uint32_t stride[VZ_MAX_PLANES] = {s->new_stride ? s->new_stride : w * 2, 0, 0};
+		s->fmt.width = w;
+		s->fmt.mem_size[0] = stride[0] * s->fmt.height;
 		vz_format_layout(&s->fmt, stride);
 	}
 	return 0;

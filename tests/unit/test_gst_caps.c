@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* cmocka needs the headers above first */
 #include <cmocka.h>
@@ -481,6 +483,59 @@ static void test_padded_strides_need_video_meta(void **state)
 	padded("videoconvert ! video/x-raw,format=RGB ! fakesink enable-last-sample=false", false);
 }
 
+/* Same caps, new pitch (a reconnect, a provider's set): the new set's
+ * layout is checked too, not only the first set's. */
+static void test_padded_after_a_set_change(void **state)
+{
+	struct vz_err err = {0};
+	struct vz_pipeline_stats st;
+	struct fx *fx = fx_new(V4L2_PIX_FMT_YUYV);
+	(void)state;
+
+	assert_int_equal(add_gst(fx, "fakesink enable-last-sample=false", 4, &err), 0);
+	if (vz_pipeline_start(fx->pipe, &err) < 0)
+		fail_msg("start: %s", err.msg);
+	run_frames(fx, 10, 3);
+	assert_false(vz_loop_quitting(fx->loop));
+	vz_pipeline_get_stats(fx->pipe, &st);
+	uint64_t before = st.sink[0].frames;
+	fx->fs.change_format = 1;
+	fx->fs.new_stride = W * 2 + 64;
+	fake_source_poke(&fx->fs);
+	run_frames(fx, 10, 3);
+	int64_t end = vz_now_ns() + VZ_NSEC_PER_SEC;
+	while (!vz_loop_quitting(fx->loop) && vz_now_ns() < end)
+		vz_loop_dispatch(fx->loop, 5);
+	assert_true(vz_loop_quitting(fx->loop));
+	const char *m = vz_pipeline_error(fx->pipe)->msg;
+	if (!strstr(m, "does not take GstVideoMeta") || !strstr(m, "192 bytes per line"))
+		fail_msg("error: %s", m);
+	vz_pipeline_stop(fx->pipe, NULL);
+	vz_pipeline_get_stats(fx->pipe, &st);
+	/* what fakesink got: the first set's frames, none of the padded ones */
+	char want[64];
+	snprintf(want, sizeof(want), "got vzero's memory in %llu/%llu", (unsigned long long)before,
+	         (unsigned long long)before);
+	if (!strstr(st.sink[0].proof, want))
+		fail_msg("proof '%s' lacks '%s'", st.sink[0].proof, want);
+	fx_free(fx);
+}
+
+/* autovideosink makes its real sink at READY, after vzero first looked:
+ * that element is followed too, the placeholder it replaced is not. */
+static void test_late_children_followed(void **state)
+{
+	(void)state;
+	struct vz_sink_stats ss = run_desc(V4L2_PIX_FMT_YUYV, "autovideosink sync=false");
+	char want[64];
+	assert_true(ss.frames > 0);
+	snprintf(want, sizeof(want), "got vzero's memory in %llu/%llu",
+	         (unsigned long long)ss.frames, (unsigned long long)ss.frames);
+	if (!strstr(ss.proof, want) || strstr(ss.proof, " 0/0"))
+		fail_msg("proof '%s': wanted '%s', and no element that saw nothing", ss.proof,
+		         want);
+}
+
 static void test_fakesink_zero_copy(void **state)
 {
 	struct vz_err err = {0};
@@ -737,6 +792,125 @@ static void test_midstream_error(void **state)
 	fx_free(fx);
 }
 
+/* New caps refused, and the EOS sent behind the refusal never reaches the
+ * bus (a valve drops it): the sink gives up waiting after its deadline,
+ * and a stop later still finishes at once instead of hanging. */
+static void test_ended_without_eos_stops(void **state)
+{
+	struct vz_err err = {0};
+	struct vz_pipeline_stats st;
+	struct fx *fx = fx_new(V4L2_PIX_FMT_YUYV);
+	(void)state;
+
+	assert_int_equal(add_gst(fx,
+	                         "capsfilter caps=video/x-raw,width=64 ! valve drop=true ! "
+	                         "fakesink",
+	                         4, &err),
+	                 0);
+	struct vz_sink null;
+	assert_int_equal(vz_sink_create("null", &null, NULL), 0);
+	assert_int_equal(vz_pipeline_add_sink(fx->pipe, &null, NULL, NULL), 0);
+	if (vz_pipeline_start(fx->pipe, &err) < 0)
+		fail_msg("start: %s", err.msg);
+	run_frames(fx, 5, 5);
+	fx->fs.change_format = 1;
+	fx->fs.new_width = 32;
+	fake_source_poke(&fx->fs);
+	run_frames(fx, 100, 40); /* past the sink's 3 s EOS deadline */
+	assert_false(vz_loop_quitting(fx->loop));
+	vz_pipeline_get_stats(fx->pipe, &st);
+	if (!strstr(st.sink[0].ended, "was refused downstream"))
+		fail_msg("ended: '%s'", st.sink[0].ended);
+	int64_t t0 = vz_now_ns();
+	stop_ok(fx);
+	assert_true(vz_now_ns() - t0 < VZ_NSEC_PER_SEC);
+	vz_pipeline_get_stats(fx->pipe, &st);
+	assert_non_null(strstr(st.sink[0].advice, "no end-of-stream got through"));
+	assert_int_equal(vz_pipeline_inflight(fx->pipe), 0);
+	fx_free(fx);
+}
+
+/* "vzkeeper": a fakesink that keeps a reference to every buffer it gets,
+ * past its own NULL state, as a leaking element does.  Made at run time
+ * from fakesink's type (its class struct is not public). */
+static GPtrArray *kept;
+
+static void keep_buffer(GstElement *el, GstBuffer *b, GstPad *pad, gpointer data)
+{
+	(void)el;
+	(void)pad;
+	(void)data;
+	g_ptr_array_add(kept, gst_buffer_ref(b));
+}
+
+static void keeper_init(GTypeInstance *inst, gpointer klass)
+{
+	(void)klass;
+	g_object_set(inst, "signal-handoffs", TRUE, "enable-last-sample", FALSE, NULL);
+	g_signal_connect(inst, "handoff", G_CALLBACK(keep_buffer), NULL);
+}
+
+static void register_keeper(void)
+{
+	static GType type;
+	if (type)
+		return;
+	GstElementFactory *f = gst_element_factory_find("fakesink");
+	assert_non_null(f);
+	GType parent = gst_element_factory_get_element_type(f);
+	if (!parent) {
+		GstElement *e = gst_element_factory_create(f, NULL);
+		parent = G_OBJECT_TYPE(e);
+		gst_object_unref(e);
+	}
+	gst_object_unref(f);
+	GTypeQuery q;
+	g_type_query(parent, &q);
+	GTypeInfo info = {.class_size = (guint16)q.class_size,
+	                  .instance_size = (guint16)q.instance_size,
+	                  .instance_init = keeper_init};
+	type = g_type_register_static(parent, "VzKeeper", &info, 0);
+	assert_true(gst_element_register(NULL, "vzkeeper", GST_RANK_NONE, type));
+}
+
+/* An element keeps vzero's frames past the sink's destroy: their release
+ * comes later, into a sink and a runner still there (ASan watches). */
+static void test_release_after_destroy(void **state)
+{
+	struct vz_err err = {0};
+	struct fx *fx = fx_new(V4L2_PIX_FMT_YUYV);
+	(void)state;
+
+	register_keeper();
+	kept = g_ptr_array_new();
+	vz_pipeline_destroy(fx->pipe);
+	struct vz_pipeline_config cfg = {
+	        .source = fake_source_as_source(&fx->fs),
+	        .loop = fx->loop,
+	        .reconnect_timeout_ms = -1,
+	        .stop_timeout_ns = 300 * VZ_NSEC_PER_MSEC,
+	};
+	assert_int_equal(vz_pipeline_create(&fx->pipe, &cfg, NULL), 0);
+	assert_int_equal(add_gst(fx, "vzkeeper", 3, &err), 0);
+	if (vz_pipeline_start(fx->pipe, &err) < 0)
+		fail_msg("start: %s", err.msg);
+	run_frames(fx, 6, 5);
+	assert_int_equal(kept->len, 3); /* at its budget, it holds 3 */
+	assert_int_equal(vz_pipeline_stop(fx->pipe, &err), -ETIMEDOUT);
+	vz_pipeline_destroy(fx->pipe);
+	fx->pipe = NULL;
+	unsigned queued = fx->fs.nqueued;
+	for (unsigned i = 0; i < kept->len; i++)
+		gst_buffer_unref(g_ptr_array_index(kept, i));
+	g_ptr_array_free(kept, TRUE);
+	kept = NULL;
+	/* the frames went home through the runner, to a source that stopped:
+	 * nothing queued, nothing freed twice */
+	assert_int_equal(fx->fs.nqueued, queued);
+	assert_int_equal(fx->fs.queue_errors, 0);
+	fx_free(fx);
+}
+
 static void test_start_error(void **state)
 {
 	struct vz_err err = {0};
@@ -821,6 +995,96 @@ static void test_eos_matroska(void **state)
 	fx_free(fx);
 }
 
+/* ---- GStreamer's debug log (process-wide, so in a process of its own) ---- */
+
+/* The child: a copying filter, so copies are counted while GStreamer's log
+ * is hooked; exits non-zero if they were not. */
+static void log_child_scenario(void **state)
+{
+	(void)state;
+	struct vz_sink_stats ss = run_desc(V4L2_PIX_FMT_YUYV, "videobalance saturation=0.5 ! "
+	                                                      "fakesink enable-last-sample=false");
+	assert_true(ss.copies > 0);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	static char buf[1 << 20];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Runs this binary as the child with GST_DEBUG=@debug (and GST_DEBUG_FILE
+ * when @to_file), its stderr into @dir/stderr. */
+static void run_log_child(const char *dir, const char *debug, bool to_file)
+{
+	char errpath[128], logpath[128];
+	snprintf(errpath, sizeof(errpath), "%s/stderr", dir);
+	snprintf(logpath, sizeof(logpath), "%s/gst.log", dir);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int out = open("/dev/null", O_WRONLY);
+		if (fd < 0 || out < 0 || dup2(fd, 2) < 0 || dup2(out, 1) < 0)
+			_exit(126);
+		setenv("VZ_TEST_LOG_CHILD", "1", 1);
+		setenv("GST_DEBUG", debug, 1);
+		setenv("GST_DEBUG_NO_COLOR", "1", 1);
+		if (to_file)
+			setenv("GST_DEBUG_FILE", logpath, 1);
+		else
+			unsetenv("GST_DEBUG_FILE");
+		execl("/proc/self/exe", "test_gst_caps", (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("the log child failed (status %d): %s", status, slurp(errpath));
+}
+
+/* Nothing vzero raised reaches stderr; what the user asked for does, or
+ * goes to their GST_DEBUG_FILE, not to stderr. */
+static void test_debug_log_untouched(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/vz-gst-log.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	run_log_child(dir, "GST_STATES:4", false);
+	char errpath[128];
+	snprintf(errpath, sizeof(errpath), "%s/stderr", dir);
+	const char *err = slurp(errpath);
+	assert_non_null(err);
+	if (strstr(err, "GST_PERFORMANCE"))
+		fail_msg("GST_PERFORMANCE lines on stderr though GST_DEBUG did not ask: %.300s",
+		         strstr(err, "GST_PERFORMANCE"));
+	if (!strstr(err, "GST_STATES") || !strstr(err, "to PLAYING"))
+		fail_msg("the GST_STATES lines asked for are missing from stderr");
+
+	run_log_child(dir, "GST_STATES:4", true);
+	err = slurp(errpath);
+	assert_non_null(err);
+	if (strstr(err, "GST_STATES"))
+		fail_msg("GST_DEBUG_FILE is set, yet GStreamer's log went to stderr: %.300s",
+		         strstr(err, "GST_STATES"));
+	char logpath[128];
+	snprintf(logpath, sizeof(logpath), "%s/gst.log", dir);
+	const char *log = slurp(logpath);
+	if (!log || !strstr(log, "to PLAYING"))
+		fail_msg("the GST_STATES lines are missing from GST_DEBUG_FILE");
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		print_error("could not remove %s\n", dir);
+}
+
 #if defined(__SANITIZE_ADDRESS__)
 #define VZ_ASAN 1
 #elif defined(__has_feature)
@@ -857,17 +1121,25 @@ int main(void)
 	        cmocka_unit_test(test_inplace_filter_copies_counted),
 	        cmocka_unit_test(test_conversion_is_not_a_copy),
 	        cmocka_unit_test(test_padded_strides_need_video_meta),
+	        cmocka_unit_test(test_padded_after_a_set_change),
+	        cmocka_unit_test(test_late_children_followed),
 	        cmocka_unit_test(test_videoconvert_content),
 	        cmocka_unit_test(test_videoconvert_content_nm12),
 	        cmocka_unit_test(test_slow_downstream_budget),
 	        cmocka_unit_test(test_parse_errors),
 	        cmocka_unit_test(test_not_negotiated),
 	        cmocka_unit_test(test_midstream_error),
+	        cmocka_unit_test(test_ended_without_eos_stops),
+	        cmocka_unit_test(test_release_after_destroy),
 	        cmocka_unit_test(test_start_error),
 	        cmocka_unit_test(test_eos_matroska),
+	        cmocka_unit_test(test_debug_log_untouched),
 	};
+	const struct CMUnitTest child[] = {cmocka_unit_test(log_child_scenario)};
 
 	gst_init(NULL, NULL);
+	if (getenv("VZ_TEST_LOG_CHILD"))
+		return cmocka_run_group_tests(child, NULL, NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
 

@@ -154,6 +154,14 @@ static void add_null(struct fixture *fx)
 	assert_int_equal(vz_pipeline_add_sink(fx->pipe, &s, NULL, NULL), 0);
 }
 
+static void release_all(struct holder *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->never_release = false;
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+}
+
 /* The content check: a frame's first byte at push, every byte at release. */
 struct content {
 	uint8_t first[HOLDER_Q * 4];
@@ -526,6 +534,56 @@ static void test_sink_ended_others_go_on(void **state)
 	assert_int_equal(vz_pipeline_stop(fx->pipe, NULL), 0);
 }
 
+/* A sink that learns in push() that its stream is over (a muxer refused
+ * the caps on another thread a moment ago) says -ESHUTDOWN: an end, not a
+ * failure of the run. */
+static void test_push_ended_is_not_a_failure(void **state)
+{
+	struct fixture *fx = *state;
+	fx->h.end_in_push = 3;
+	add(fx, &fx->h, 4, VZ_SINK_RECORD);
+	add_null(fx);
+	assert_int_equal(vz_pipeline_start(fx->pipe, NULL), 0);
+	run_frames(fx, 10);
+	assert_false(vz_loop_quitting(fx->loop));
+	struct vz_pipeline_stats st;
+	vz_pipeline_get_stats(fx->pipe, &st);
+	assert_int_equal(fx->h.pushed, 2);
+	assert_int_equal(st.sink[0].drops_failure, 0);
+	assert_int_equal(st.sink[0].drops_ended, 8);
+	assert_int_equal(st.sink[1].frames, 10);
+	assert_non_null(strstr(st.sink[0].ended, "recording is complete"));
+	assert_int_equal(vz_pipeline_stop(fx->pipe, NULL), 0);
+	assert_int_equal(vz_pipeline_inflight(fx->pipe), 0);
+}
+
+/* A sink that gave the frame back and then failed its push: the frame is
+ * not released twice (it would go back to the driver while the next sink
+ * reads it). */
+static void test_release_inside_a_failed_push(void **state)
+{
+	struct fixture *fx = *state;
+	fx->h2.never_release = true;
+	fx->h.fail_push = -EIO;
+	fx->h.release_in_push = true;
+	add(fx, &fx->h2, 2, VZ_SINK_LIVE);
+	add(fx, &fx->h, 2, VZ_SINK_LIVE);
+	assert_int_equal(vz_pipeline_start(fx->pipe, NULL), 0);
+	run_frames(fx, 1);
+	assert_true(vz_loop_quitting(fx->loop));
+	assert_int_equal(fx->h2.pushed, 1);
+	/* the first sink still holds it: not back in the driver */
+	assert_int_equal(vz_pipeline_inflight(fx->pipe), 1);
+	assert_int_equal(fx->fs.nqueued, 5);
+	release_all(&fx->h2);
+	vz_pipeline_stop(fx->pipe, NULL);
+	struct vz_pipeline_stats st;
+	vz_pipeline_get_stats(fx->pipe, &st);
+	assert_int_equal(st.sink[1].drops_failure, 1);
+	assert_int_equal(fx->fs.queue_errors, 0);
+	assert_int_equal(vz_pipeline_inflight(fx->pipe), 0);
+}
+
 static void test_driver_gap_and_source_error(void **state)
 {
 	struct fixture *fx = *state;
@@ -682,14 +740,6 @@ static void test_refused_buffers_fall_back_with_reason(void **state)
 
 /* ---- recovery ---- */
 
-static void release_all(struct holder *h)
-{
-	pthread_mutex_lock(&h->lock);
-	h->never_release = false;
-	pthread_cond_signal(&h->cond);
-	pthread_mutex_unlock(&h->lock);
-}
-
 /* The device vanishes while a sink holds frames: nothing stops, the sink
  * is told of the new set, old frames stay valid and go home later. */
 static void test_reconnect_keeps_sinks_running(void **state)
@@ -731,6 +781,8 @@ static void test_reconnect_keeps_sinks_running(void **state)
 	assert_int_equal(st.recoveries, 1);
 	assert_int_equal(st.generation, 2);
 	assert_true(st.last_resume_ns > 0);
+	/* the wait for the device is part of the outage, not of the resume */
+	assert_true(st.last_outage_ns > st.last_resume_ns);
 	assert_int_equal(fx->nevents, 2);
 	assert_non_null(strstr(fx->events[0], "the device is gone; waiting up to 5 s"));
 	assert_non_null(strstr(fx->events[1], "the device is back"));
@@ -793,6 +845,51 @@ static void test_source_change_new_format_to_sinks(void **state)
 	assert_int_equal(p.h.last_generation, 2);
 	assert_false(vz_loop_quitting(fx->loop));
 	vz_pipeline_stop(fx->pipe, NULL);
+}
+
+/* Frames waiting for a record sink when the format changes reach it
+ * before the new set does: behind set_buffers() they would go out under
+ * the new caps. */
+static void test_waiting_frames_go_before_a_new_set(void **state)
+{
+	struct fixture *fx = *state;
+	struct vz_pipeline_stats st;
+	fx->h.hold_us = 100000;
+	add(fx, &fx->h, 1, VZ_SINK_RECORD);
+	assert_int_equal(vz_pipeline_start(fx->pipe, NULL), 0);
+	fake_source_produce(&fx->fs, 3);
+	WAIT_FOR(fx, fx->fs.pending == 0);
+	assert_int_equal(fx->h.pushed, 1); /* one held, two waiting */
+	fx->fs.change_format = 1;
+	fake_source_poke(&fx->fs);
+	WAIT_FOR(fx, fx->h.sets == 2);
+	run_frames(fx, 2);
+	WAIT_FOR(fx, fx->h.released == 5);
+	vz_pipeline_get_stats(fx->pipe, &st);
+	assert_int_equal(fx->h.pushed, 5);
+	assert_int_equal(fx->h.stale_pushes, 0);
+	assert_int_equal(fx->h.order_errors, 0);
+	assert_int_equal(st.sink[0].drops_budget, 0);
+	assert_int_equal(fx->h.last_generation, 2);
+	assert_int_equal(vz_pipeline_stop(fx->pipe, NULL), 0);
+}
+
+/* With no more buffers than capture keeps queued, no frame could ever
+ * reach a sink: refused at start, with the fix. */
+static void test_too_few_buffers_refused(void **state)
+{
+	struct fixture *fx = *state;
+	struct vz_err e = {0};
+	vz_pipeline_destroy(fx->pipe);
+	fx->pipe = NULL;
+	fake_source_fini(&fx->fs);
+	assert_int_equal(
+	        fake_source_init(&fx->fs, VZ_FOURCC('Y', 'U', 'Y', 'V'), W, H, STRIDE, SIZE, 2), 0);
+	make_pipe(fx, &(struct vz_pipeline_config){.reconnect_timeout_ms = -1});
+	add_null(fx);
+	assert_int_equal(vz_pipeline_start(fx->pipe, &e), -ENOBUFS);
+	assert_non_null(strstr(e.msg, "2 buffers"));
+	assert_non_null(strstr(e.msg, "at least 4 (--buffers)"));
 }
 
 /* ---- teardown ---- */
@@ -955,6 +1052,8 @@ int main(void)
 	        T(test_push_failure_counted_and_reported),
 	        T(test_async_sink_failure_stops_run),
 	        T(test_sink_ended_others_go_on),
+	        T(test_push_ended_is_not_a_failure),
+	        T(test_release_inside_a_failed_push),
 	        T(test_driver_gap_and_source_error),
 	        T(test_stall_is_detected),
 	        T(test_long_hold_leaves_newer_records_alone),
@@ -964,6 +1063,8 @@ int main(void)
 	        T(test_reconnect_gives_up_at_the_deadline),
 	        T(test_quit_while_waiting_for_device),
 	        T(test_source_change_new_format_to_sinks),
+	        T(test_waiting_frames_go_before_a_new_set),
+	        T(test_too_few_buffers_refused),
 	        T(test_destroy_while_a_sink_holds_frames),
 	        T(test_stop_from_a_callback_is_refused),
 	        T(test_no_allocation_per_frame),

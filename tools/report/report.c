@@ -286,8 +286,10 @@ void vz_report_print(FILE *out, const struct vz_report *r)
 	if (r->stats.recoveries)
 		fprintf(out,
 		        "recovered:  %" PRIu64 " time(s), buffer set %" PRIu32
-		        " now; last: %.1f ms from the device's return to the next frame\n",
+		        " now; last: no frames for %.1f ms, %.1f ms of it from the device's "
+		        "return to the next frame\n",
 		        r->stats.recoveries, r->stats.generation,
+		        (double)r->stats.last_outage_ns / VZ_NS_PER_MS,
 		        (double)r->stats.last_resume_ns / VZ_NS_PER_MS);
 
 	const struct vz_source_stats *c = &r->stats.capture;
@@ -390,6 +392,11 @@ int vz_report_write_json(FILE *out, const struct vz_report *r)
 	        r->stats.generation, r->stats.recoveries);
 	if (r->stats.recoveries)
 		vz_json_num(out, (double)r->stats.last_resume_ns / VZ_NS_PER_MS);
+	else
+		fputs("null", out);
+	fputs(",\"outage_ms\":", out);
+	if (r->stats.recoveries)
+		vz_json_num(out, (double)r->stats.last_outage_ns / VZ_NS_PER_MS);
 	else
 		fputs("null", out);
 	fputs(",\"sinks\":[", out);

@@ -31,7 +31,7 @@
  *    "nominal_interval_ms",
  *    "interval_driver_ms":summary,"interval_dqbuf_ms":summary,
  *    "latency_ms":{"dqbuf":summary,"process":summary,"requeue":summary},
- *    "buffers","buffers_note","generation","recoveries","resume_ms",
+ *    "buffers","buffers_note","generation","recoveries","resume_ms","outage_ms",
  *    "sinks":[{"name","policy","frames","released","drops_budget",
  *              "drops_failure","drops_ended","bytes_copied","copies",
  *              "copy_sites":[{"element","reason","conversion","events",

@@ -577,10 +577,12 @@ static int run(int argc, char **argv, const char *cmd)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGINT, SIG_DFL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0 || vz_loop_add_fd(ctx.loop, sfd, EPOLLIN, on_signal, &ctx, NULL, &err) < 0) {
+	if (sfd < 0) {
 		vz_err_set(&err, -errno, "signalfd: %s", strerror(errno));
 		goto fail;
 	}
+	if (vz_loop_add_fd(ctx.loop, sfd, EPOLLIN, on_signal, &ctx, NULL, &err) < 0)
+		goto fail;
 	ctx.tty = isatty(STDERR_FILENO);
 	if (o.status == 1 || (o.status == -1 && ctx.tty)) {
 		ctx.scratch = calloc(2 * STATUS_WINDOW, sizeof(double));
