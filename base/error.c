@@ -51,3 +51,14 @@ int vz_err_prefix(struct vz_err *e, const char *fmt, ...)
 	e->msg[n + 2 + olen] = '\0';
 	return e->code;
 }
+
+void vz_msg_append(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strnlen(buf, len);
+	if (used + 1 >= len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}

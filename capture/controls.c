@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,19 +97,6 @@ static size_t edit_distance(const char *a, const char *b)
 		}
 	}
 	return row[lb];
-}
-
-static void append(char *buf, size_t len, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-static void append(char *buf, size_t len, const char *fmt, ...)
-{
-	size_t used = strlen(buf);
-	if (used + 1 >= len)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf + used, len - used, fmt, ap);
-	va_end(ap);
 }
 
 struct ctrl_dev {
@@ -243,7 +229,8 @@ static int find_ctrl(const struct ctrl_dev *d, const char *name, struct v4l2_que
 	if (!c.total)
 		return vz_err_set(err, -ENOENT, "%s has no controls at all", d->path);
 	for (size_t i = 0; i < c.n_near; i++)
-		append(msg, sizeof(msg), "%s%s", i ? ", " : "; did you mean: ", c.near[i].name);
+		vz_msg_append(msg, sizeof(msg), "%s%s",
+		              i ? ", " : "; did you mean: ", c.near[i].name);
 	return vz_err_set(err, -ENOENT,
 	                  "%s has no control named '%s'%s; `vzero ctrl -d %s --list` shows all %zu",
 	                  d->path, name, msg, d->path, c.total);
@@ -349,7 +336,7 @@ static void menu_items(int fd, const struct v4l2_query_ext_ctrl *q, char *buf, s
 	for (int64_t i = q->minimum; i <= q->maximum && i - q->minimum < 256; i++) {
 		if (!menu_item(fd, q, i, item, sizeof(item)))
 			continue;
-		append(buf, len, "%s%lld (%s)", first ? "" : ", ", (long long)i, item);
+		vz_msg_append(buf, len, "%s%lld (%s)", first ? "" : ", ", (long long)i, item);
 		first = false;
 	}
 }
@@ -358,15 +345,15 @@ static void flags_str(uint32_t f, char *buf, size_t len)
 {
 	buf[0] = '\0';
 	if (f & V4L2_CTRL_FLAG_READ_ONLY)
-		append(buf, len, " [read-only]");
+		vz_msg_append(buf, len, " [read-only]");
 	if (f & V4L2_CTRL_FLAG_WRITE_ONLY)
-		append(buf, len, " [write-only]");
+		vz_msg_append(buf, len, " [write-only]");
 	if (f & V4L2_CTRL_FLAG_INACTIVE)
-		append(buf, len, " [inactive]");
+		vz_msg_append(buf, len, " [inactive]");
 	if (f & V4L2_CTRL_FLAG_GRABBED)
-		append(buf, len, " [busy: streaming]");
+		vz_msg_append(buf, len, " [busy: streaming]");
 	if (f & V4L2_CTRL_FLAG_VOLATILE)
-		append(buf, len, " [volatile]");
+		vz_msg_append(buf, len, " [volatile]");
 }
 
 struct list_ctx {

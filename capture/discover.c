@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,20 +272,6 @@ static const struct vz_node_list *video_nodes(struct vz_node_list *l)
 	return l;
 }
 
-/* Appends to a fixed buffer, truncating; keeps messages one bounded line. */
-static void append(char *buf, size_t len, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-static void append(char *buf, size_t len, const char *fmt, ...)
-{
-	size_t used = strlen(buf);
-	if (used + 1 >= len)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf + used, len - used, fmt, ap);
-	va_end(ap);
-}
-
 /* Only a machine with no capture node at all is told about vivid: anyone
  * else has a camera vzero should find, and wants to know why it does not. */
 #define NO_DEVICES_HINT                                                                            \
@@ -313,22 +298,23 @@ void vz_node_describe_capture(const struct vz_node_list *l, char *buf, size_t le
 		total++;
 		if (shown >= 6)
 			continue;
-		append(buf, len, "%s%s (%s, %s)", shown ? ", " : "capture nodes here: ", nd->path,
-		       nd->card, nd->bus);
+		vz_msg_append(buf, len, "%s%s (%s, %s)",
+		              shown ? ", " : "capture nodes here: ", nd->path, nd->card, nd->bus);
 		shown++;
 	}
 	if (total > shown)
-		append(buf, len, " and %u more", total - shown);
+		vz_msg_append(buf, len, " and %u more", total - shown);
 	if (total)
-		append(buf, len, "; " NOT_HERE_HINT);
+		vz_msg_append(buf, len, "; " NOT_HERE_HINT);
 	if (!total) {
 		if (denied)
-			append(buf, len,
-			       "no capture node could be opened (%u V4L2 nodes refuse access: "
-			       "check the group of /dev/video* and join it)",
-			       denied);
+			vz_msg_append(
+			        buf, len,
+			        "no capture node could be opened (%u V4L2 nodes refuse access: "
+			        "check the group of /dev/video* and join it)",
+			        denied);
 		else
-			append(buf, len, NO_DEVICES_HINT);
+			vz_msg_append(buf, len, NO_DEVICES_HINT);
 	}
 }
 
@@ -525,12 +511,13 @@ static int resolve_path(const char *path, struct vz_node_list *l, char *buf, siz
 		const struct vz_node *sib = find_capture_sibling(video_nodes(l), nd.driver, nd.bus);
 		where[0] = '\0';
 		if (sib) {
-			append(where, sizeof(where), "its capture node is %s", sib->path);
+			vz_msg_append(where, sizeof(where), "its capture node is %s", sib->path);
 		} else {
 			char others[VZ_ERR_MSG_MAX];
 			vz_node_describe_capture(video_nodes(l), others, sizeof(others));
-			append(where, sizeof(where), "%s has no video capture node; ", nd.card);
-			append(where, sizeof(where), "%s", others);
+			vz_msg_append(where, sizeof(where), "%s has no video capture node; ",
+			              nd.card);
+			vz_msg_append(where, sizeof(where), "%s", others);
 		}
 		return vz_err_set(err, -ENODEV,
 		                  "%s is %s's %s node (card '%s', device caps 0x%08x), not video "
@@ -621,7 +608,8 @@ static int resolve_name(const char *sel, struct vz_node_list *lst, char *buf, si
 			continue;
 		if (k == idx)
 			return copy_out(nd->path, buf, len, err);
-		append(matched, sizeof(matched), "%s%s:%zu=%s", k ? ", " : "", name, k, nd->path);
+		vz_msg_append(matched, sizeof(matched), "%s%s:%zu=%s", k ? ", " : "", name, k,
+		              nd->path);
 		k++;
 	}
 	if (k)

@@ -5,7 +5,6 @@
  * from a sink, and one clear line naming what the device offers instead when
  * it cannot.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,19 +12,6 @@
 
 #include "capture.h"
 #include "v4l2-internal.h"
-
-/* Appends to a message under construction, silently truncating. */
-static void catf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void catf(char *buf, size_t len, const char *fmt, ...)
-{
-	size_t used = strlen(buf);
-	if (used + 1 >= len)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf + used, len - used, fmt, ap);
-	va_end(ap);
-}
 
 static const char *fcc(uint32_t f, char b[5])
 {
@@ -79,7 +65,7 @@ static bool fourcc_offered(const struct vz_capture *c, uint32_t want, char *list
 		char b[5];
 		/* vivid offers ~90 formats: keep the error to one readable line. */
 		if (strlen(list) < 240)
-			catf(list, len, "%s%s", i ? ", " : "", fcc(d.pixelformat, b));
+			vz_msg_append(list, len, "%s%s", i ? ", " : "", fcc(d.pixelformat, b));
 		else
 			more++;
 		if (d.pixelformat == want) {
@@ -89,7 +75,7 @@ static bool fourcc_offered(const struct vz_capture *c, uint32_t want, char *list
 		}
 	}
 	if (more)
-		catf(list, len, " and %u more (`vzero devices` lists them all)", more);
+		vz_msg_append(list, len, " and %u more (`vzero devices` lists them all)", more);
 	return found;
 }
 
@@ -101,12 +87,13 @@ static void sizes_offered(const struct vz_capture *c, uint32_t fourcc, char *lis
 		if (vz_v4l2_xioctl(c, VIDIOC_ENUM_FRAMESIZES, &s) < 0)
 			break;
 		if (s.type == V4L2_FRMSIZE_TYPE_DISCRETE) {
-			catf(list, len, "%s%ux%u", i ? ", " : "", s.discrete.width,
-			     s.discrete.height);
+			vz_msg_append(list, len, "%s%ux%u", i ? ", " : "", s.discrete.width,
+			              s.discrete.height);
 		} else {
-			catf(list, len, "%ux%u to %ux%u in steps of %ux%u", s.stepwise.min_width,
-			     s.stepwise.min_height, s.stepwise.max_width, s.stepwise.max_height,
-			     s.stepwise.step_width, s.stepwise.step_height);
+			vz_msg_append(list, len, "%ux%u to %ux%u in steps of %ux%u",
+			              s.stepwise.min_width, s.stepwise.min_height,
+			              s.stepwise.max_width, s.stepwise.max_height,
+			              s.stepwise.step_width, s.stepwise.step_height);
 			break;
 		}
 	}
@@ -124,13 +111,14 @@ static void rates_offered(const struct vz_capture *c, uint32_t fourcc, uint32_t 
 		if (v.type == V4L2_FRMIVAL_TYPE_DISCRETE) {
 			if (v.discrete.numerator == 0)
 				continue;
-			catf(list, len, "%s%g", i ? ", " : "",
-			     (double)v.discrete.denominator / v.discrete.numerator);
+			vz_msg_append(list, len, "%s%g", i ? ", " : "",
+			              (double)v.discrete.denominator / v.discrete.numerator);
 		} else {
 			const struct v4l2_fract *a = &v.stepwise.max, *b = &v.stepwise.min;
 			if (a->numerator && b->numerator)
-				catf(list, len, "%g to %g", (double)a->denominator / a->numerator,
-				     (double)b->denominator / b->numerator);
+				vz_msg_append(list, len, "%g to %g",
+				              (double)a->denominator / a->numerator,
+				              (double)b->denominator / b->numerator);
 			break;
 		}
 	}

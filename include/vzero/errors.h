@@ -38,6 +38,11 @@ int vz_err_set(struct vz_err *e, int code, const char *fmt, ...)
 /* Prepends "context: " to an existing message.  Returns e->code. */
 int vz_err_prefix(struct vz_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Appends to a message under construction in @buf (NUL-terminated),
+ * truncating: a message stays one bounded line. */
+void vz_msg_append(char *buf, size_t len, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
 #ifdef __cplusplus
 }
 #endif

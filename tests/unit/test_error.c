@@ -61,6 +61,19 @@ static void test_null_safe(void **state)
 	assert_int_equal(vz_err_prefix(NULL, "ctx"), 0);
 }
 
+static void test_msg_append(void **state)
+{
+	(void)state;
+	char buf[12] = "";
+	vz_msg_append(buf, sizeof(buf), "%s", "abc");
+	vz_msg_append(buf, sizeof(buf), "-%d", 42);
+	assert_string_equal(buf, "abc-42");
+	vz_msg_append(buf, sizeof(buf), "%s", "0123456789");
+	assert_string_equal(buf, "abc-4201234"); /* cut, still terminated */
+	vz_msg_append(buf, sizeof(buf), "%s", "more");
+	assert_string_equal(buf, "abc-4201234");
+}
+
 static void test_truncation(void **state)
 {
 	(void)state;
@@ -94,6 +107,7 @@ int main(void)
 	        cmocka_unit_test(test_prefix),
 	        cmocka_unit_test(test_null_safe),
 	        cmocka_unit_test(test_truncation),
+	        cmocka_unit_test(test_msg_append),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
