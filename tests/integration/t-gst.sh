@@ -75,10 +75,13 @@ test_gst_passthrough_counts_nothing() {
 	dev=$(need_vivid 0)
 	vivid_reset "$dev"
 	run "$VZ" run -d "$dev" -f YUYV -s 640x480 --budget 4 -n 50 --stats-json s.json \
-		--sink gst:"queue ! tee ! capsfilter caps=video/x-raw ! identity ! fakesink enable-last-sample=false"
+		--sink gst:"queue ! tee ! capsfilter caps=video/x-raw ! identity ! fakesink enable-last-sample=false" \
+		>report.txt
 	assert_eq "$rc" 0 "exit status"
 	assert_gst_zero_copy s.json
 	assert_eq "$(json_get s.json 'len(d["sinks"][0]["copy_sites"])')" 0 "copy sites"
+	assert_contains report.txt "copied:     0 B/frame (zero-copy)"
+	cp report.txt "$VZ_RESULTS/gst-passthrough-report.txt"
 }
 
 # An in-place filter on vzero's read-only memory: GStreamer copies every
@@ -127,7 +130,7 @@ assert len(conv) == 1 and conv[0]["element"].startswith("videoconvert"), s["copy
 assert "RGB" in conv[0]["reason"], conv
 PY
 	assert_contains report.txt "conversion videoconvert"
-	cp report.txt "$VZ_RESULTS/gst-passthrough-report.txt"
+	cp report.txt "$VZ_RESULTS/gst-conversion-report.txt"
 }
 
 # A copy inside a sink element (no src pad to watch): v4l2sink writing into
