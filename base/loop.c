@@ -130,20 +130,25 @@ int vz_loop_mod_fd(struct vz_loop *l, struct vz_loop_source *s, uint32_t events)
 	return epoll_ctl(l->epfd, EPOLL_CTL_MOD, s->fd, &ev) < 0 ? -errno : 0;
 }
 
+static int arm(int fd, int64_t first_ns, int64_t interval_ns)
+{
+	/* A zero it_value would disarm the timer: fire "now" instead. */
+	if (first_ns <= 0)
+		first_ns = 1;
+	struct itimerspec its = {
+	        .it_value = {first_ns / 1000000000LL, first_ns % 1000000000LL},
+	        .it_interval = {interval_ns / 1000000000LL, interval_ns % 1000000000LL},
+	};
+	return timerfd_settime(fd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
 int vz_loop_add_timer(struct vz_loop *l, int64_t first_ns, int64_t interval_ns, vz_loop_timer_fn fn,
                       void *data, struct vz_loop_source **out, struct vz_err *err)
 {
 	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (fd >= 0) {
-		/* A zero it_value would disarm the timer: fire "now" instead. */
-		if (first_ns <= 0)
-			first_ns = 1;
-		struct itimerspec its = {
-		        .it_value = {first_ns / 1000000000LL, first_ns % 1000000000LL},
-		        .it_interval = {interval_ns / 1000000000LL, interval_ns % 1000000000LL},
-		};
-		if (timerfd_settime(fd, 0, &its, NULL) < 0) {
-			int e = -errno;
+		int e = arm(fd, first_ns, interval_ns);
+		if (e < 0) {
 			close(fd);
 			return vz_err_set(err, e, "event loop: timerfd_settime: %s", strerror(-e));
 		}
@@ -153,6 +158,13 @@ int vz_loop_add_timer(struct vz_loop *l, int64_t first_ns, int64_t interval_ns, 
 	if (r == 0)
 		s->timer_fn = fn;
 	return r;
+}
+
+int vz_loop_set_timer(struct vz_loop_source *s, int64_t first_ns, int64_t interval_ns)
+{
+	if (!s || s->kind != SRC_TIMER)
+		return -EINVAL;
+	return arm(s->fd, first_ns, interval_ns);
 }
 
 int vz_loop_add_wake(struct vz_loop *l, vz_loop_wake_fn fn, void *data, struct vz_loop_source **out,

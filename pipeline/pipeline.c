@@ -591,8 +591,15 @@ static void on_watchdog(void *data, uint64_t expirations)
 {
 	struct vz_pipeline *p = data;
 	(void)expirations;
-	if (p->state != ST_RUNNING || p->recovering || p->stall_ns <= 0)
+	if (p->state != ST_RUNNING || p->stall_ns <= 0)
 		return;
+	/* A one-shot aimed at the moment the last progress goes stale: a
+	 * healthy stream costs one wake-up per stall timeout, not a periodic
+	 * tick beside every frame. */
+	if (p->recovering) {
+		vz_loop_set_timer(p->watchdog, p->stall_ns, 0);
+		return;
+	}
 	struct vz_source_stats st;
 	p->src.ops->stats(p->src.impl, &st);
 	/* Recoveries count as progress: the source is alive. */
@@ -601,8 +608,10 @@ static void on_watchdog(void *data, uint64_t expirations)
 		p->t_progress = vz_now_ns();
 	p->wd_last = st;
 	int64_t idle = vz_now_ns() - p->t_progress;
-	if (idle <= p->stall_ns)
+	if (idle <= p->stall_ns) {
+		vz_loop_set_timer(p->watchdog, p->stall_ns - idle, 0);
 		return;
+	}
 	vz_err_set(&p->err, -ETIMEDOUT,
 	           "the source delivered no frame for %.1f s (%llu driver drops, %llu error "
 	           "frames, %llu restarts so far): it stalled; check its input with `v4l2-ctl "
@@ -719,8 +728,7 @@ int vz_pipeline_start(struct vz_pipeline *p, struct vz_err *err)
 	if (p->stall_ns == 0)
 		p->stall_ns = 10 * VZ_NSEC_PER_SEC + 10 * p->nominal_ns;
 	if (p->stall_ns > 0) {
-		r = vz_loop_add_timer(p->loop, VZ_NSEC_PER_SEC / 2, VZ_NSEC_PER_SEC / 2,
-		                      on_watchdog, p, &p->watchdog, err);
+		r = vz_loop_add_timer(p->loop, p->stall_ns, 0, on_watchdog, p, &p->watchdog, err);
 		if (r < 0)
 			goto fail_src;
 	}

@@ -37,6 +37,11 @@ int vz_loop_mod_fd(struct vz_loop *l, struct vz_loop_source *s, uint32_t events)
 int vz_loop_add_timer(struct vz_loop *l, int64_t first_ns, int64_t interval_ns, vz_loop_timer_fn fn,
                       void *data, struct vz_loop_source **out, struct vz_err *err);
 
+/* Re-arms a timer of vz_loop_add_timer(), from now; safe inside its own
+ * callback.  A one-shot pushed ahead this way costs one wake-up per
+ * deadline, where a periodic check would wake the loop all along. */
+int vz_loop_set_timer(struct vz_loop_source *s, int64_t first_ns, int64_t interval_ns);
+
 /* Removes and frees a source; safe from inside its own callback. */
 void vz_loop_remove(struct vz_loop *l, struct vz_loop_source *s);
 

@@ -109,6 +109,42 @@ static void test_periodic_timer(void **state)
 	vz_loop_destroy(l);
 }
 
+struct rearm {
+	struct vz_loop *loop;
+	struct vz_loop_source *src;
+	int64_t at[3];
+	int fired;
+};
+
+static void on_rearm(void *data, uint64_t exp)
+{
+	(void)exp;
+	struct rearm *r = data;
+	r->at[r->fired++] = vz_now_ns();
+	if (r->fired == 3)
+		vz_loop_quit(r->loop, 0);
+	else
+		assert_int_equal(vz_loop_set_timer(r->src, 20 * VZ_NSEC_PER_MSEC, 0), 0);
+}
+
+/* A one-shot re-armed inside its own callback fires again, from then. */
+static void test_one_shot_rearmed(void **state)
+{
+	(void)state;
+	struct rearm r = {0};
+	assert_int_equal(vz_loop_create(&r.loop, NULL), 0);
+	int64_t t0 = vz_now_ns();
+	assert_int_equal(
+	        vz_loop_add_timer(r.loop, 5 * VZ_NSEC_PER_MSEC, 0, on_rearm, &r, &r.src, NULL), 0);
+	assert_int_equal(vz_loop_run(r.loop), 0);
+	assert_int_equal(r.fired, 3);
+	assert_true(r.at[0] - t0 >= 4 * VZ_NSEC_PER_MSEC);
+	assert_true(r.at[1] - r.at[0] >= 19 * VZ_NSEC_PER_MSEC);
+	assert_true(r.at[2] - r.at[1] >= 19 * VZ_NSEC_PER_MSEC);
+	assert_int_equal(vz_loop_set_timer(NULL, 1, 0), -EINVAL);
+	vz_loop_destroy(r.loop);
+}
+
 struct waker {
 	struct vz_loop *loop;
 	struct vz_loop_source *src;
@@ -197,6 +233,7 @@ int main(void)
 	        cmocka_unit_test(test_fd_dispatch_and_quit_status),
 	        cmocka_unit_test(test_remove_inside_callback),
 	        cmocka_unit_test(test_periodic_timer),
+	        cmocka_unit_test(test_one_shot_rearmed),
 	        cmocka_unit_test(test_wake_from_other_thread),
 	        cmocka_unit_test(test_bad_fd_is_an_error),
 	        cmocka_unit_test(test_nested_dispatch_refused),

@@ -624,6 +624,34 @@ static void test_stall_is_detected(void **state)
 	vz_pipeline_stop(fx->pipe, NULL);
 }
 
+/* The watchdog is one timer aimed at the moment progress goes stale: a
+ * stream that keeps delivering past several timeouts is never called
+ * stalled, and the stall is reported one timeout after the last frame, not
+ * up to a whole timeout later (as a check re-armed by a full timeout is). */
+static void test_stall_measured_from_the_last_frame(void **state)
+{
+	struct fixture *fx = *state;
+	remake(fx, (struct vz_pipeline_config){.stall_timeout_ns = 300 * VZ_NSEC_PER_MSEC,
+	                                       .reconnect_timeout_ms = -1});
+	add_null(fx);
+	assert_int_equal(vz_pipeline_start(fx->pipe, NULL), 0);
+	int64_t t_last = 0;
+	for (int i = 0; i < 4; i++) {
+		/* 4 x 250 ms: each frame lands 250 ms into a 300 ms timeout */
+		dispatch_for(fx, 250);
+		assert_false(vz_loop_quitting(fx->loop));
+		run_frames(fx, 1);
+		t_last = vz_now_ns();
+	}
+	WAIT_FOR(fx, vz_loop_quitting(fx->loop));
+	int64_t after = vz_now_ns() - t_last;
+	assert_true(vz_loop_quitting(fx->loop));
+	assert_int_equal(vz_pipeline_error(fx->pipe)->code, -ETIMEDOUT);
+	assert_true(after >= 290 * VZ_NSEC_PER_MSEC);
+	assert_true(after < 450 * VZ_NSEC_PER_MSEC);
+	vz_pipeline_stop(fx->pipe, NULL);
+}
+
 /* ---- telemetry ---- */
 
 /* A frame held longer than the ring is deep must not write its release time
@@ -1056,6 +1084,7 @@ int main(void)
 	        T(test_release_inside_a_failed_push),
 	        T(test_driver_gap_and_source_error),
 	        T(test_stall_is_detected),
+	        T(test_stall_measured_from_the_last_frame),
 	        T(test_long_hold_leaves_newer_records_alone),
 	        T(test_sink_provides_buffers),
 	        T(test_refused_buffers_fall_back_with_reason),
