@@ -14,6 +14,7 @@
  * Prints one line of counts; exits 0 only if every check passed.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,28 +26,59 @@
 #include "process.h"
 #include "sink-null.h"
 
+/* What each frame showed when it was pushed.  The holder releases in push
+ * order, so a FIFO pairs each release with its push.  The comparison is
+ * against these copies, not the frame's own info: an early requeue lets the
+ * next DQBUF of that buffer rewrite both picture and info, which would then
+ * agree with each other. */
 struct stamps {
+	pthread_mutex_t lock;
+	struct {
+		uint32_t seq;
+		int64_t t_ns;
+	} pushed[HOLDER_Q];
+	unsigned head, tail;
 	unsigned checked, bad;
 	uint32_t last_bad_seq, last_bad_read;
 };
 
+static bool read_stamp(struct vz_frame *f, struct vz_stamp *st)
+{
+	struct vz_frame_map m;
+	return vz_frame_map_init(&m, f->fmt, f->buf, &f->info) == 0 && vz_stamp_read(&m, st) == 0;
+}
+
 static bool stamp_intact(struct holder *h, struct vz_frame *f, bool at_push, void *ctx)
 {
 	struct stamps *s = ctx;
-	struct vz_frame_map m;
 	struct vz_stamp st = {0};
+	bool readable = read_stamp(f, &st);
 	(void)h;
-	if (at_push)
-		return true;
-	if (vz_frame_map_init(&m, f->fmt, f->buf, &f->info) == 0 && vz_stamp_read(&m, &st) == 0 &&
-	    st.sequence == f->info.sequence && st.t_ns == f->info.t_driver_ns) {
-		s->checked++;
+	pthread_mutex_lock(&s->lock);
+	if (at_push) {
+		s->pushed[s->tail % HOLDER_Q].seq = f->info.sequence;
+		s->pushed[s->tail % HOLDER_Q].t_ns = f->info.t_driver_ns;
+		s->tail++;
+		pthread_mutex_unlock(&s->lock);
 		return true;
 	}
-	s->bad++;
-	s->last_bad_seq = f->info.sequence;
-	s->last_bad_read = st.sequence;
-	return false;
+	bool ok = false;
+	uint32_t seq = 0;
+	if (s->head != s->tail) {
+		seq = s->pushed[s->head % HOLDER_Q].seq;
+		int64_t t = s->pushed[s->head % HOLDER_Q].t_ns;
+		s->head++;
+		ok = readable && st.sequence == seq && st.t_ns == t && f->info.sequence == seq;
+	}
+	if (ok) {
+		s->checked++;
+	} else {
+		s->bad++;
+		s->last_bad_seq = seq;
+		s->last_bad_read = st.sequence;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ok;
 }
 
 int main(int argc, char **argv)
@@ -60,7 +92,7 @@ int main(int argc, char **argv)
 	struct vz_loop *loop = NULL;
 	struct vz_pipeline *pipe = NULL;
 	struct holder h;
-	struct stamps stamps = {0};
+	struct stamps stamps = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	holder_init(&h);
 	h.hold_us = (unsigned)atoi(argv[3]) * 1000u;
 	h.check = stamp_intact;
