@@ -205,6 +205,33 @@ test_run_format_change_ends_only_the_refusing_muxer() {
 	assert_ge "$frames1" $((total - 5)) "the other sink's frames (of $total)"
 }
 
+# Frames of the old buffer set still held when the device is back: their
+# release must be forgotten (the new set's buffer of that index may be in
+# the driver or in a sink), never requeued.  identity sleeps 700 ms per
+# frame, far longer than vivid's ~130 ms outage, so the sink holds old-set
+# frames while the new set streams.
+test_run_late_release_after_reconnect_is_forgotten() {
+	local d pid
+	d=$(need_vivid 2)
+	vivid_reset "$d"
+	"$VZ" run -d "$d" -s 320x180 -r 25 --reconnect=30 --budget 2 -t 6 --status --json \
+		--sink gst:"identity sleep-time=700000 ! fakesink" >late.json 2>late.err &
+	pid=$!
+	_vzr_wait_streaming late.err
+	sleep 1
+	v4l2-ctl -d "$d" -c disconnect=1 || fail "could not press vivid's disconnect button"
+	# set -e would end the test on a failing status: keep it
+	rc=0
+	wait "$pid" || rc=$?
+	cat late.err
+	assert_eq "$rc" 0 "vzero run --reconnect exit status"
+	assert_eq "$(json_get late.json '["capture"]["reconnects"]')" 1 reconnects
+	assert_ge "$(json_get late.json '["capture"]["stale_queues"]')" 1 \
+		"old-set frames released after the reconnect (forgotten, not requeued)"
+	assert_eq "$(json_get late.json '["sinks"][0]["released"]')" \
+		"$(json_get late.json '["sinks"][0]["frames"]')" "every frame the sink got came back"
+}
+
 # Ctrl-C while a vanished device is waited for: the loop is never blocked,
 # the run ends at once with its report.
 test_run_sigint_during_reconnect_wait() {

@@ -56,6 +56,7 @@ struct fake_source {
 	int64_t t_driver;
 	int64_t interval_ns;
 	uint32_t skip_next; /* next frame gets this sequence gap */
+	bool next_discont;  /* next frame follows a break (a reconnect, say) */
 	struct vz_source_stats stats;
 	bool started;
 	uint64_t starved; /* frames lost because nothing was queued */
@@ -247,6 +248,8 @@ static inline int fake_next(void *impl, uint32_t revents, struct vz_frame_info *
 	memset(fi, 0, sizeof(*fi));
 	fi->index = idx;
 	fi->gap = s->skip_next;
+	fi->discont = s->next_discont;
+	s->next_discont = false;
 	s->seq += s->skip_next;
 	s->t_driver += (int64_t)s->skip_next * s->interval_ns; /* time went on */
 	s->stats.driver_drops += s->skip_next;

@@ -911,6 +911,57 @@ static void test_release_after_destroy(void **state)
 	fx_free(fx);
 }
 
+/* Waits for vzkeeper to hold @n buffers, notes their DISCONT flags into
+ * @out and lets them go (the source has only so many buffers). */
+static void take_flags(struct fx *fx, unsigned n, bool *out)
+{
+	int64_t end = vz_now_ns() + 3 * VZ_NSEC_PER_SEC;
+	while (__atomic_load_n(&kept->len, __ATOMIC_ACQUIRE) < n && vz_now_ns() < end)
+		vz_loop_dispatch(fx->loop, 5);
+	assert_int_equal(kept->len, n);
+	for (unsigned i = 0; i < n; i++) {
+		GstBuffer *b = g_ptr_array_index(kept, i);
+		out[i] = GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DISCONT);
+		gst_buffer_unref(b);
+	}
+	g_ptr_array_set_size(kept, 0);
+	vz_loop_dispatch(fx->loop, 5); /* the releases come home */
+}
+
+/* Downstream must know where the stream broke: the first buffer, the one
+ * after a discontinuity the source reported (a reconnect), and the one
+ * after a sequence gap carry DISCONT; the others do not. */
+static void test_discont_marks_every_break(void **state)
+{
+	struct vz_err err = {0};
+	struct fx *fx = fx_new(V4L2_PIX_FMT_YUYV);
+	bool got[6];
+	(void)state;
+
+	register_keeper();
+	kept = g_ptr_array_new();
+	assert_int_equal(add_gst(fx, "vzkeeper", 3, &err), 0);
+	if (vz_pipeline_start(fx->pipe, &err) < 0)
+		fail_msg("start: %s", err.msg);
+	run_frames(fx, 2, 5);
+	take_flags(fx, 2, got);
+	fx->fs.next_discont = true;
+	run_frames(fx, 2, 5);
+	take_flags(fx, 2, got + 2);
+	fx->fs.skip_next = 3;
+	run_frames(fx, 2, 5);
+	take_flags(fx, 2, got + 4);
+	const bool want[6] = {true, false, true, false, true, false};
+	for (unsigned i = 0; i < 6; i++)
+		if (got[i] != want[i])
+			fail_msg("buffer %u: DISCONT %s, expected %s", i, got[i] ? "set" : "clear",
+			         want[i] ? "set" : "clear");
+	g_ptr_array_free(kept, TRUE);
+	kept = NULL;
+	stop_ok(fx);
+	fx_free(fx);
+}
+
 static void test_start_error(void **state)
 {
 	struct vz_err err = {0};
@@ -1131,6 +1182,7 @@ int main(void)
 	        cmocka_unit_test(test_midstream_error),
 	        cmocka_unit_test(test_ended_without_eos_stops),
 	        cmocka_unit_test(test_release_after_destroy),
+	        cmocka_unit_test(test_discont_marks_every_break),
 	        cmocka_unit_test(test_start_error),
 	        cmocka_unit_test(test_eos_matroska),
 	        cmocka_unit_test(test_debug_log_untouched),
