@@ -57,13 +57,15 @@ if total != s["drops"]["driver_gap"]:
 PY
 }
 
-# Captures with --json and --timeline-csv; retries once when the driver
-# skipped frames, which vivid really does when the TCG guest falls behind
-# (the summary is right to report it, but this test wants a clean stream).
+# Captures with --json and --timeline-csv; retries when the driver skipped
+# frames, which vivid really does when the TCG guest falls behind (the
+# summary is right to report it, and every attempt's accounting is checked,
+# but this test wants a clean stream).  Two attempts were not enough on a
+# loaded host (8 and 3 skipped frames in a row, capture_uyvy).
 _vzc_clean_capture() { # dev out-prefix args...
 	local dev=$1 out=$2 attempt gaps
 	shift 2
-	for attempt in 1 2; do
+	for attempt in 1 2 3; do
 		run "$VZ" capture -d "$dev" --json --timeline-csv "$out.csv" "$@" >"$out.json"
 		[[ $rc == 0 ]] || fail "vzero capture exited $rc"
 		_vzc_check_timeline "$out.csv" "$out.json"
@@ -71,7 +73,7 @@ _vzc_clean_capture() { # dev out-prefix args...
 		[[ $gaps == 0 ]] && return 0
 		echo "attempt $attempt: the driver skipped $gaps frames (guest overloaded)" >&2
 	done
-	fail "driver_gap $gaps on two runs in a row"
+	fail "driver_gap $gaps on three runs in a row"
 }
 
 _vzc_format_test() { # instance fourcc memplanes
