@@ -32,8 +32,7 @@ static void *try_dir(const char *dir, size_t dlen, const char *name, struct trie
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%.*s/%s.so", (int)dlen, dir, name);
-	size_t used = strlen(t->where);
-	snprintf(t->where + used, sizeof(t->where) - used, "%s%s", used ? ", " : "", path);
+	vz_msg_append(t->where, sizeof(t->where), "%s%s", t->where[0] ? ", " : "", path);
 	if (access(path, R_OK) < 0)
 		return NULL;
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);

@@ -72,21 +72,30 @@ assert 0 < res < out, f"resume {res} ms is not a part of the {out} ms outage"
 PY
 }
 
-test_run_reconnect_recording_keeps_every_frame() {
-	local d pid
-	_vzr_need_ffprobe
-	d=$(need_vivid 2)
-	vivid_reset "$d"
-	"$VZ" run -d "$d" -s 320x180 -r 25 --reconnect=30 --budget 4 -n 150 --status --json \
-		--sink gst:"$REC_SINK" >rec.json 2>rec.err &
+# Runs `vzero run -d DEV ARGS...` (stdout PREFIX.json, stderr PREFIX.err),
+# presses vivid's disconnect button SECS after frames flow, waits for the
+# run to end; its exit status is left in rc.
+_vzr_run_and_disconnect() { # dev prefix secs args...
+	local d=$1 out=$2 secs=$3 pid
+	shift 3
+	"$VZ" run -d "$d" "$@" >"$out.json" 2>"$out.err" &
 	pid=$!
-	_vzr_wait_streaming rec.err
-	sleep 2
+	_vzr_wait_streaming "$out.err"
+	sleep "$secs"
 	v4l2-ctl -d "$d" -c disconnect=1 || fail "could not press vivid's disconnect button"
 	# set -e would end the test on a failing status: keep it
 	rc=0
 	wait "$pid" || rc=$?
-	cat rec.err
+	cat "$out.err"
+}
+
+test_run_reconnect_recording_keeps_every_frame() {
+	local d
+	_vzr_need_ffprobe
+	d=$(need_vivid 2)
+	vivid_reset "$d"
+	_vzr_run_and_disconnect "$d" rec 2 -s 320x180 -r 25 --reconnect=30 --budget 4 -n 150 \
+		--status --json --sink gst:"$REC_SINK"
 	assert_eq "$rc" 0 "vzero run --reconnect exit status"
 	assert_eq "$(json_get rec.json '["capture"]["disconnects"]')" 1 disconnects
 	assert_eq "$(json_get rec.json '["capture"]["reconnects"]')" 1 reconnects
@@ -211,19 +220,11 @@ test_run_format_change_ends_only_the_refusing_muxer() {
 # frame, far longer than vivid's ~130 ms outage, so the sink holds old-set
 # frames while the new set streams.
 test_run_late_release_after_reconnect_is_forgotten() {
-	local d pid
+	local d
 	d=$(need_vivid 2)
 	vivid_reset "$d"
-	"$VZ" run -d "$d" -s 320x180 -r 25 --reconnect=30 --budget 2 -t 6 --status --json \
-		--sink gst:"identity sleep-time=700000 ! fakesink" >late.json 2>late.err &
-	pid=$!
-	_vzr_wait_streaming late.err
-	sleep 1
-	v4l2-ctl -d "$d" -c disconnect=1 || fail "could not press vivid's disconnect button"
-	# set -e would end the test on a failing status: keep it
-	rc=0
-	wait "$pid" || rc=$?
-	cat late.err
+	_vzr_run_and_disconnect "$d" late 1 -s 320x180 -r 25 --reconnect=30 --budget 2 -t 6 \
+		--status --json --sink gst:"identity sleep-time=700000 ! fakesink"
 	assert_eq "$rc" 0 "vzero run --reconnect exit status"
 	assert_eq "$(json_get late.json '["capture"]["reconnects"]')" 1 reconnects
 	assert_ge "$(json_get late.json '["capture"]["stale_queues"]')" 1 \

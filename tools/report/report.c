@@ -330,6 +330,15 @@ void vz_report_print(FILE *out, const struct vz_report *r)
 	}
 }
 
+/* A figure that does not exist (no rate, no recovery yet) is null, not 0. */
+static void num_or_null(FILE *out, bool have, double v)
+{
+	if (have)
+		vz_json_num(out, v);
+	else
+		fputs("null", out);
+}
+
 int vz_report_write_json(FILE *out, const struct vz_report *r)
 {
 	const struct vz_report_meta *m = &r->meta;
@@ -352,10 +361,7 @@ int vz_report_write_json(FILE *out, const struct vz_report *r)
 		        ",\"width\":%" PRIu32 ",\"height\":%" PRIu32 ",\"fps\":", m->fmt->width,
 		        m->fmt->height);
 		double iv = vz_fmt_interval_ms(m->fmt);
-		if (iv > 0.0)
-			vz_json_num(out, 1000.0 / iv);
-		else
-			fputs("null", out);
+		num_or_null(out, iv > 0.0, iv > 0.0 ? 1000.0 / iv : 0.0);
 		fputc('}', out);
 	} else {
 		fputs("null", out);
@@ -370,10 +376,7 @@ int vz_report_write_json(FILE *out, const struct vz_report *r)
 	fputs(",\"fps\":", out);
 	vz_json_num(out, r->fps);
 	fputs(",\"nominal_interval_ms\":", out);
-	if (r->nominal_interval_ms > 0.0)
-		vz_json_num(out, r->nominal_interval_ms);
-	else
-		fputs("null", out);
+	num_or_null(out, r->nominal_interval_ms > 0.0, r->nominal_interval_ms);
 	fputs(",\"interval_driver_ms\":", out);
 	vz_json_summary(out, &r->interval_driver);
 	fputs(",\"interval_dqbuf_ms\":", out);
@@ -390,15 +393,9 @@ int vz_report_write_json(FILE *out, const struct vz_report *r)
 	vz_json_str(out, r->stats.buffers_note);
 	fprintf(out, ",\"generation\":%" PRIu32 ",\"recoveries\":%" PRIu64 ",\"resume_ms\":",
 	        r->stats.generation, r->stats.recoveries);
-	if (r->stats.recoveries)
-		vz_json_num(out, (double)r->stats.last_resume_ns / VZ_NS_PER_MS);
-	else
-		fputs("null", out);
+	num_or_null(out, r->stats.recoveries, (double)r->stats.last_resume_ns / VZ_NS_PER_MS);
 	fputs(",\"outage_ms\":", out);
-	if (r->stats.recoveries)
-		vz_json_num(out, (double)r->stats.last_outage_ns / VZ_NS_PER_MS);
-	else
-		fputs("null", out);
+	num_or_null(out, r->stats.recoveries, (double)r->stats.last_outage_ns / VZ_NS_PER_MS);
 	fputs(",\"sinks\":[", out);
 	for (unsigned s = 0; s < r->nsinks; s++) {
 		const struct vz_sink_stats *ss = &r->stats.sink[s];
