@@ -22,6 +22,7 @@ struct dumb_set {
 	struct vz_buffer_set base;
 	int drm_fd;
 	uint32_t handle[VZ_MAX_BUFFERS][VZ_MAX_PLANES];
+	uint32_t pitch[VZ_MAX_PLANES];
 };
 
 static void dumb_destroy(struct vz_buffer_set *bs)
@@ -43,20 +44,18 @@ static const struct vz_buffer_set_ops dumb_ops = {
         .destroy = dumb_destroy,
 };
 
-static int alloc_plane(struct dumb_set *s, unsigned i, unsigned j, uint32_t size, const char *node,
-                       struct vz_err *err)
+/* @cd: the geometry to ask for (bpp, width, height); the driver fills in
+ * pitch and size. */
+static int alloc_plane(struct dumb_set *s, unsigned i, unsigned j, struct drm_mode_create_dumb cd,
+                       uint32_t size, const char *node, struct vz_err *err)
 {
 	struct vz_mem *m = &s->base.buf[i].mem[j];
-	/* An opaque byte buffer: 8 bpp, rows of 4096 bytes, so no driver sees
-	 * an absurd width; the V4L2 side uses its own bytesperline. */
-	struct drm_mode_create_dumb cd = {.bpp = 8, .width = 4096};
-	cd.height = (size + cd.width - 1) / cd.width;
-	if (cd.height == 0)
-		cd.height = 1;
 	if (drmIoctl(s->drm_fd, DRM_IOCTL_MODE_CREATE_DUMB, &cd) < 0)
-		return vz_err_set(err, -errno, "%s: cannot create a %u-byte dumb buffer: %s", node,
-		                  size, strerror(errno));
+		return vz_err_set(err, -errno,
+		                  "%s: cannot create a %ux%u dumb buffer at %u bpp: %s", node,
+		                  cd.width, cd.height, cd.bpp, strerror(errno));
 	s->handle[i][j] = cd.handle;
+	s->pitch[j] = cd.pitch;
 	m->length = cd.size;
 	if (cd.size < size)
 		return vz_err_set(err, -ENOMEM, "%s: dumb buffer of %llu bytes is smaller than %u",
@@ -97,7 +96,14 @@ static int alloc_on(struct dumb_set *s, const char *node, const struct vz_format
 	for (unsigned i = 0; i < s->base.count; i++) {
 		s->base.buf[i].num_mem = fmt->num_mem;
 		for (unsigned j = 0; j < fmt->num_mem; j++) {
-			int ret = alloc_plane(s, i, j, fmt->mem_size[j], node, err);
+			/* An opaque byte buffer: 8 bpp, rows of 4096 bytes, so no
+			 * driver sees an absurd width; the V4L2 side uses its own
+			 * bytesperline. */
+			struct drm_mode_create_dumb cd = {.bpp = 8, .width = 4096};
+			cd.height = (fmt->mem_size[j] + cd.width - 1) / cd.width;
+			if (cd.height == 0)
+				cd.height = 1;
+			int ret = alloc_plane(s, i, j, cd, fmt->mem_size[j], node, err);
 			if (ret < 0)
 				return ret;
 		}
@@ -166,4 +172,85 @@ int vz_dumb_set_create(struct vz_buffer_set **out, const char *node, const struc
 	}
 	*out = &s->base;
 	return 0;
+}
+
+/* Bits per pixel of a memory plane's first colour plane, for the display's
+ * own geometry: XRGB 32, YUYV 16, the Y of NV12 8. */
+static unsigned plane_bpp(const struct vz_format_desc *d, unsigned cp)
+{
+	return 8 * d->plane[cp].bytes_per_group / d->plane[cp].group_width;
+}
+
+int vz_dumb_set_create_display(struct vz_buffer_set **out, int drm_fd, const char *node,
+                               const struct vz_format *fmt, unsigned count, struct vz_err *err)
+{
+	*out = NULL;
+	const struct vz_format_desc *d = vz_format_desc_find(fmt->fourcc);
+	char fcc[5];
+	if (!d)
+		return vz_err_set(err, -EINVAL, "dumb buffers: unknown format %s",
+		                  vz_fourcc_str(fmt->fourcc, fcc));
+	if (count == 0 || count > VZ_MAX_BUFFERS || fmt->num_mem == 0 ||
+	    fmt->num_mem > VZ_MAX_PLANES)
+		return vz_err_set(err, -EINVAL, "dumb buffers: bad count %u or planes %u", count,
+		                  fmt->num_mem);
+	struct dumb_set *s = set_new(count, fmt);
+	if (!s)
+		return vz_err_set(err, -ENOMEM, "out of memory");
+	int ret = 0;
+	s->drm_fd = fcntl(drm_fd, F_DUPFD_CLOEXEC, 0);
+	if (s->drm_fd < 0) {
+		ret = vz_err_set(err, -errno, "%s: cannot duplicate the DRM fd: %s", node,
+		                 strerror(errno));
+		goto fail;
+	}
+	/* Per memory plane: its first colour plane's pixels per line, every
+	 * colour plane's lines (NV12 in one memory: Y then UV at Y's pitch). */
+	struct drm_mode_create_dumb geo[VZ_MAX_PLANES] = {{0}};
+	for (unsigned cp = 0; cp < fmt->num_planes; cp++) {
+		struct drm_mode_create_dumb *g = &geo[fmt->plane[cp].mem];
+		if (!g->bpp) {
+			g->bpp = plane_bpp(d, cp);
+			g->width = fmt->width;
+		}
+		g->height += fmt->plane[cp].height;
+	}
+	for (unsigned i = 0; i < count && ret == 0; i++) {
+		s->base.buf[i].num_mem = fmt->num_mem;
+		for (unsigned j = 0; j < fmt->num_mem && ret == 0; j++)
+			ret = alloc_plane(s, i, j, geo[j], 0, node, err);
+	}
+	if (ret < 0)
+		goto fail;
+	/* The display's pitches are the frame's strides now. */
+	struct vz_format f = *fmt;
+	for (unsigned j = 0; j < VZ_MAX_PLANES; j++)
+		f.mem_size[j] = 0;
+	if (vz_format_layout(&f, s->pitch) < 0) {
+		ret = vz_err_set(err, -EINVAL,
+		                 "%s: the dumb buffers' pitch %u does not fit the format", node,
+		                 s->pitch[0]);
+		goto fail;
+	}
+	for (unsigned j = 0; j < f.num_mem; j++)
+		if (f.mem_size[j] > s->base.buf[0].mem[j].length) {
+			ret = vz_err_set(err, -ENOMEM,
+			                 "%s: dumb buffer of %zu bytes is smaller than %u", node,
+			                 s->base.buf[0].mem[j].length, f.mem_size[j]);
+			goto fail;
+		}
+	s->base.fmt = f;
+	snprintf(s->base.origin, sizeof(s->base.origin), "dumb buffers on %s", node);
+	*out = &s->base;
+	return 0;
+fail:
+	vz_buffer_set_unref(&s->base);
+	return ret;
+}
+
+uint32_t vz_dumb_set_handle(const struct vz_buffer_set *bs, unsigned index, unsigned mem)
+{
+	if (!bs || bs->ops != &dumb_ops || index >= VZ_MAX_BUFFERS || mem >= VZ_MAX_PLANES)
+		return 0;
+	return ((const struct dumb_set *)bs)->handle[index][mem];
 }

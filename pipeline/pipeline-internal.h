@@ -25,6 +25,7 @@ struct pframe {
 	int refs;                        /* atomic */
 	unsigned sinks_mask;             /* atomic: sinks still holding it */
 	int64_t t_release[VZ_MAX_SINKS]; /* atomic stores by the releasing thread */
+	int64_t t_shown[VZ_MAX_SINKS];   /* atomic stores, vz_port_shown() */
 	bool out;                        /* out of the driver (loop thread) */
 	struct pframe *next_done;        /* the done list, under the lock */
 };
@@ -139,5 +140,9 @@ int vz_pipeline_negotiate_buffers(struct vz_pipeline *p, struct vz_err *err);
 void vz_pipeline_device_gone(struct vz_pipeline *p, const char *why);
 void vz_pipeline_renegotiate(struct vz_pipeline *p);
 void vz_pipeline_recovery_cancel(struct vz_pipeline *p);
+/* A sink said -EXDEV to the current set (sink.h): buffers negotiated again,
+ * providers asked once more, the started sinks (but @except, which the
+ * caller hands the set itself) told of the new set.  Source stopped. */
+int vz_pipeline_offer_again(struct vz_pipeline *p, unsigned except, struct vz_err *err);
 
 #endif

@@ -196,6 +196,16 @@ static void port_stopped(struct vz_sink_port *pt)
 	port_post(PORT_OF(pt), 2, 0, NULL);
 }
 
+static void port_shown(struct vz_sink_port *pt, struct vz_frame *vf, int64_t t_ns)
+{
+	struct port *port = PORT_OF(pt);
+	struct pframe *f = FRAME_OF(vf);
+	/* Only while the sink still holds it: after its release the slot may
+	 * already carry the buffer's next frame. */
+	if (__atomic_load_n(&f->sinks_mask, __ATOMIC_ACQUIRE) & (1u << port->pub.index))
+		__atomic_store_n(&f->t_shown[port->pub.index], t_ns, __ATOMIC_RELEASE);
+}
+
 static struct vz_loop *port_loop(struct vz_sink_port *pt)
 {
 	return PORT_OF(pt)->p->loop;
@@ -206,6 +216,7 @@ static const struct vz_sink_port_ops port_ops = {
         .failure = port_fail,
         .ended = port_ended,
         .stopped = port_stopped,
+        .shown = port_shown,
         .loop = port_loop,
 };
 
@@ -236,8 +247,10 @@ void vz_pipeline_requeue(struct vz_pipeline *p, struct pframe *f)
 	p->nheld--;
 	struct vz_frame_record *r = vz_telemetry_find(p->tel, f->pub.id);
 	if (r) {
-		for (unsigned i = 0; i < p->nsinks; i++)
+		for (unsigned i = 0; i < p->nsinks; i++) {
 			r->t_release[i] = __atomic_load_n(&f->t_release[i], __ATOMIC_ACQUIRE);
+			r->t_shown[i] = __atomic_load_n(&f->t_shown[i], __ATOMIC_ACQUIRE);
+		}
 		r->t_requeue = vz_now_ns();
 	} else {
 		p->records_lost++;
@@ -459,7 +472,7 @@ void vz_pipeline_deliver(struct vz_pipeline *p, const struct vz_frame_info *fi)
 	f->pub.info = *fi;
 	f->sinks_mask = 0;
 	for (unsigned i = 0; i < VZ_MAX_SINKS; i++)
-		f->t_release[i] = 0;
+		f->t_release[i] = f->t_shown[i] = 0;
 	__atomic_store_n(&f->refs, 1, __ATOMIC_RELEASE);
 	f->out = true;
 	ps->out++;
@@ -669,7 +682,9 @@ int vz_pipeline_add_sink(struct vz_pipeline *p, struct vz_sink *sink,
 	port->pub.ops = &port_ops;
 	port->pub.index = p->nsinks++;
 	port->sink = *sink;
-	port->budget = cfg && cfg->budget ? cfg->budget : DEFAULT_BUDGET;
+	port->budget = cfg && cfg->budget ? cfg->budget : sink->budget;
+	if (!port->budget)
+		port->budget = DEFAULT_BUDGET;
 	port->policy = cfg && cfg->policy ? cfg->policy : sink->policy;
 	if (!port->policy)
 		port->policy = VZ_SINK_LIVE;
@@ -697,6 +712,20 @@ int vz_pipeline_start(struct vz_pipeline *p, struct vz_err *err)
 	for (unsigned i = 0; i < p->nsinks; i++) {
 		struct port *port = &p->ports[i];
 		r = port->sink.ops->start(port->sink.impl, &port->pub, p->cur->set, err);
+		if (r == -EXDEV && port->sink.ops->provide) {
+			/* It cannot use capture's buffers but offers its own:
+			 * once, before a single frame was captured. */
+			char msg[VZ_ERR_MSG_MAX + 80];
+			snprintf(msg, sizeof(msg), "sink %s: %s", port->sink.name, err->msg);
+			vz_pipeline_notify(p, msg);
+			vz_err_clear(err);
+			r = vz_pipeline_offer_again(p, i, err);
+			if (r == 0)
+				r = port->sink.ops->start(port->sink.impl, &port->pub, p->cur->set,
+				                          err);
+			if (r == -EXDEV)
+				r = vz_err_set(err, r, "cannot use the buffers it provided itself");
+		}
 		if (r < 0) {
 			vz_err_prefix(err, "sink %s", port->sink.name);
 			goto fail;

@@ -86,6 +86,28 @@ int vz_pipeline_negotiate_buffers(struct vz_pipeline *p, struct vz_err *err)
 	return 0;
 }
 
+int vz_pipeline_offer_again(struct vz_pipeline *p, unsigned except, struct vz_err *err)
+{
+	/* Nothing streams yet (start) or any more (resume): the source lets go
+	 * of its set and takes what the providers offer now. */
+	vz_pipeline_pset_retire(p, p->cur);
+	p->cur = NULL;
+	int r = p->src.ops->renegotiate(p->src.impl, err);
+	if (r == 0)
+		r = vz_pipeline_negotiate_buffers(p, err);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < p->nsinks; i++) {
+		struct port *port = &p->ports[i];
+		if (i == except || !port->started || port->failed || port->ended)
+			continue;
+		r = port->sink.ops->set_buffers(port->sink.impl, p->cur->set, err);
+		if (r < 0)
+			return vz_err_prefix(err, "sink %s", port->sink.name);
+	}
+	return 0;
+}
+
 static void fail(struct vz_pipeline *p, int code, const char *msg)
 {
 	p->recovering = false;
@@ -113,12 +135,25 @@ static void resume(struct vz_pipeline *p)
 		fail(p, r, e.msg);
 		return;
 	}
+	bool offered = false;
 	for (unsigned i = 0; i < p->nsinks; i++) {
 		struct port *port = &p->ports[i];
 		if (!port->started || port->failed || port->ended)
 			continue;
 		vz_err_clear(&e);
 		r = port->sink.ops->set_buffers(port->sink.impl, p->cur->set, &e);
+		if (r == -EXDEV && port->sink.ops->provide && !offered) {
+			/* The new set is one this sink cannot use (a new format
+			 * its device cannot import): it provides one instead. */
+			offered = true;
+			char msg[VZ_ERR_MSG_MAX + 80];
+			snprintf(msg, sizeof(msg), "sink %s: %s", port->sink.name, e.msg);
+			vz_pipeline_notify(p, msg);
+			vz_err_clear(&e);
+			r = vz_pipeline_offer_again(p, i, &e);
+			if (r == 0)
+				r = port->sink.ops->set_buffers(port->sink.impl, p->cur->set, &e);
+		}
 		if (r < 0) {
 			char msg[VZ_ERR_MSG_MAX];
 			snprintf(msg, sizeof(msg), "sink %s: %.440s", port->sink.name, e.msg);

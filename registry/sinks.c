@@ -6,12 +6,13 @@
 
 #include "module.h"
 #include "registry.h"
+#include "sink-drm.h"
 #include "sink-null.h"
 #include "vz-config.h"
 
 const char vz_sink_specs_help[] =
-        "null (releases at once: measures vzero itself) or gst:\"DESCRIPTION\" (appsrc ! "
-        "DESCRIPTION)";
+        "null (releases at once: measures vzero itself), gst:\"DESCRIPTION\" (appsrc ! "
+        "DESCRIPTION) or drm[:DEVICE][,OPTION=VALUE...] (a screen, by KMS)";
 
 typedef int (*gst_create_fn)(const char *description, struct vz_sink *out, struct vz_err *err);
 
@@ -22,6 +23,8 @@ int vz_sink_create(const char *spec, struct vz_sink *out, struct vz_err *err)
 		return vz_err_set(err, -EINVAL, "--sink needs a value: %s", vz_sink_specs_help);
 	if (!strcmp(spec, "null"))
 		return vz_sink_null_create(out, err);
+	if (!strncmp(spec, "drm", 3) && (!spec[3] || spec[3] == ':' || spec[3] == ','))
+		return vz_sink_drm_create(spec + 3, out, err);
 	if (!strncmp(spec, "gst:", 4)) {
 #if VZ_HAVE_GST
 		gst_create_fn fn =

@@ -116,6 +116,21 @@ int vz_dmabuf_sync(int fd, uint64_t flags);
 int vz_dumb_set_create(struct vz_buffer_set **out, const char *node, const struct vz_format *fmt,
                        unsigned count, struct vz_err *err);
 
+/*
+ * Scan-out buffers: the same, but each memory plane a dumb buffer at the
+ * display's geometry (the frame's width at the format's bits per pixel,
+ * every colour plane's lines), as a display controller wants them, on the
+ * caller's DRM fd (duplicated: the set keeps the file open, so the GEM
+ * handles stay valid for the caller's fd, which shares it).  The set's fmt
+ * carries the pitches the driver chose.  @node names the device in messages.
+ */
+int vz_dumb_set_create_display(struct vz_buffer_set **out, int drm_fd, const char *node,
+                               const struct vz_format *fmt, unsigned count, struct vz_err *err);
+
+/* The GEM handle of buffer @index, memory plane @mem of a dumb set on the
+ * caller's DRM file; 0 for any other set. */
+uint32_t vz_dumb_set_handle(const struct vz_buffer_set *s, unsigned index, unsigned mem);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,6 +3,7 @@
  * Sink specs, as a person writes them on the command line, to sinks:
  *   null                  releases at once (measures vzero itself)
  *   gst:"DESCRIPTION"     appsrc ! DESCRIPTION (the vzero-gst module)
+ *   drm[:DEV][,K=V...]    a screen by KMS (sink-drm.h)
  * The registry sits above the pipeline and the sinks; neither knows it.
  */
 #ifndef VZERO_REGISTRY_H

@@ -11,7 +11,11 @@
  *                  buffer set: the sink may supply the buffers capture
  *                  writes into (a display's scan-out memory).  -ENOTSUP: it
  *                  does not.
- *   start()        once, with the first buffer set.
+ *   start()        once, with the first buffer set.  -EXDEV from start()
+ *                  or set_buffers(): "I cannot use this set (a display that
+ *                  cannot import it), but I can provide one": the runner
+ *                  negotiates buffers again, asking provide() once more,
+ *                  and hands every sink the new set.  Once per set change.
  *   push()         per frame; the frame comes with one reference for this
  *                  sink, given back with vz_port_release() exactly once,
  *                  from any thread, when the sink no longer reads it.  If
@@ -25,6 +29,10 @@
  *                  older sets the sink still holds stay valid until it
  *                  releases them.  The sink keeps running: a recording
  *                  continues across a reconnect.
+ *   shown          a sink that knows when a frame reached its destination
+ *                  (a display's page flip) says so with vz_port_shown()
+ *                  before releasing it: the runner records the time
+ *                  (CLOCK_MONOTONIC) for capture-to-screen latency.
  *   stop()         the stream ends: the sink finishes (EOS, flush) without
  *                  blocking and calls vz_port_stopped() once it has let go
  *                  of every frame -- from inside stop() if it can, later from
@@ -87,23 +95,28 @@ struct vz_sink_stats {
 	uint64_t bytes_copied;      /* CPU copies made or observed in the sink */
 	uint64_t copies;            /* number of copy events behind bytes_copied */
 	unsigned inflight_hwm;      /* runner */
+	uint64_t shown;             /* reached the destination (a display's flips) */
+	uint64_t replaced;          /* superseded by a newer frame before shown */
 	enum vz_sink_policy policy; /* runner: the policy in force */
 	unsigned nsites;
 	struct vz_copy_site site[VZ_SINK_MAX_COPY_SITES];
 	char proof[256];  /* how the sink knows what it says about copies */
 	char advice[256]; /* one line: what to do about the copies, if any */
 	char ended[256];  /* why its stream ended early, if it did */
+	/* What the sink's "shown" time means on this device, in words. */
+	char shown_note[192];
 };
 
 struct vz_sink_port;
 
 /* Implemented by whoever runs sinks (the pipeline). */
 struct vz_sink_port_ops {
-	void (*release)(struct vz_sink_port *p, struct vz_frame *f);        /* thread-safe */
-	void (*failure)(struct vz_sink_port *p, int code, const char *msg); /* thread-safe */
-	void (*ended)(struct vz_sink_port *p, const char *msg);             /* thread-safe */
-	void (*stopped)(struct vz_sink_port *p);                            /* thread-safe */
-	struct vz_loop *(*loop)(struct vz_sink_port *p);                    /* loop thread */
+	void (*release)(struct vz_sink_port *p, struct vz_frame *f);             /* thread-safe */
+	void (*failure)(struct vz_sink_port *p, int code, const char *msg);      /* thread-safe */
+	void (*ended)(struct vz_sink_port *p, const char *msg);                  /* thread-safe */
+	void (*stopped)(struct vz_sink_port *p);                                 /* thread-safe */
+	void (*shown)(struct vz_sink_port *p, struct vz_frame *f, int64_t t_ns); /* thread-safe */
+	struct vz_loop *(*loop)(struct vz_sink_port *p);                         /* loop thread */
 };
 
 struct vz_sink_port {
@@ -131,6 +144,13 @@ static inline void vz_port_stopped(struct vz_sink_port *p)
 	p->ops->stopped(p);
 }
 
+/* @f reached its destination at @t_ns (CLOCK_MONOTONIC); before its
+ * release. */
+static inline void vz_port_shown(struct vz_sink_port *p, struct vz_frame *f, int64_t t_ns)
+{
+	p->ops->shown(p, f, t_ns);
+}
+
 static inline struct vz_loop *vz_port_loop(struct vz_sink_port *p)
 {
 	return p->ops->loop(p);
@@ -154,6 +174,9 @@ struct vz_sink {
 	void *impl;
 	char name[64];              /* "gst:fakesink", "null", ... as reports show it */
 	enum vz_sink_policy policy; /* the kind's default for this instance */
+	/* The kind's default in-flight budget (0: the runner's): a display
+	 * holds the frame on screen, the one flipping and the next. */
+	unsigned budget;
 };
 
 void vz_sink_destroy(struct vz_sink *s); /* NULL-safe, idempotent */

@@ -56,6 +56,7 @@ struct vz_frame_record {
 	int64_t t_requeue;               /* QBUF back to the driver, 0 until then */
 	int64_t t_handoff[VZ_MAX_SINKS]; /* pushed to sink i, 0 if not */
 	int64_t t_release[VZ_MAX_SINKS]; /* sink i let go, 0 if not (yet) */
+	int64_t t_shown[VZ_MAX_SINKS];   /* sink i showed it (a flip), 0 if not */
 	uint8_t sink_drop[VZ_MAX_SINKS]; /* enum vz_drop_cause for sink i */
 };
 

@@ -16,13 +16,14 @@ check() { # description command...
 	shift
 	if "$@" >"$work/check.out" 2>&1; then ok "$d"; else not_ok "$d" "$(tail -n 5 "$work/check.out")"; fi
 }
-echo "1..8"
+echo "1..9"
 
 cat >"$work/peers" <<'P'
 suite selftest vm="" sizes=64x64@50 format=YUYV control=quiet
 selftest quiet   sleep 1000
 selftest chatty  while :; do echo "frame $((i++))"; sleep 0.005; done
 selftest alsoq   sleep 1001
+selftest copier  while :; do echo "0:00:01.0 INFO GST_PERFORMANCE gstkmssink.c:1867:get_input_buffer: frame copy" >&2; sleep 0.02; done
 suite unfair vm="" sizes=64x64@50 format=YUYV control=quiet
 unfair quiet     sleep 1000
 unfair tofile    exec >"$TMP/own.out"; while :; do echo frame; sleep 0.01; done
@@ -37,7 +38,7 @@ tmpfs_kind=$(stat -f -c %T /tmp)
 check "every program: stdout on /dev/null, stderr in tmpfs, counter preloaded" \
 	test "$(j 'd["treatment"]')" = "[['/dev/null', '$tmpfs_kind', 'yes']]"
 check "a chatty program's output went nowhere near the results" \
-	bash -c "! grep -rq 'frame ' '$work/out' && [ \$(du -sk '$work/out' | cut -f1) -lt 200 ]"
+	bash -c "! grep -rqE 'frame [0-9]' '$work/out' && [ \$(du -sk '$work/out' | cut -f1) -lt 200 ]"
 records=$work/out/records.tsv
 check "the control ran twice per round, 3 rounds" \
 	test "$(awk -F'\t' '$4 == "quiet"' "$records" | wc -l)" = 6
@@ -45,6 +46,8 @@ check "the order rotates each round" \
 	bash -c "test \$(awk -F'\t' '!seen[\$2]++ {print \$3 \":\" \$4}' '$records' | sort -u | wc -l) = 3"
 check "CPU is counted: the chatty program costs more than sleep" \
 	python3 -c "import json; d=json.load(open('$sum'))['sizes']['64x64']['programs']; assert d['chatty']['median'] > 10 * max(d['quiet']['median'], 1e-6), d"
+check "copies a program admits (GST_PERFORMANCE frame copy) counted per frame" \
+	python3 -c "import json; d=json.load(open('$sum'))['sizes']['64x64']['programs']; c=d['copier']['bytes_copied_per_frame']; assert 0.5 * 8192 < c < 1.2 * 8192 and d['quiet']['bytes_copied_per_frame'] is None, d"
 check "the table names the noise floor and the treatment" \
 	bash -c "grep -q 'noise floor' '$work/table.txt' && grep -q 'measured alike' '$work/table.txt'"
 "$harness" --peers "$work/peers" --suite unfair --out "$work/out2" --rounds 1 \

@@ -94,3 +94,31 @@ vivid_reset() {
 	v4l2-ctl -d "$dev" -c colorspace=2 2>/dev/null || true
 	v4l2-ctl -d "$dev" -i 0 >/dev/null 2>&1 || true
 }
+
+# The card node of DRM driver NAME (vkms, virtio_gpu, vgem), or skip loudly.
+need_drm() { # driver -> /dev/dri/cardN
+	local c n names
+	for c in /sys/class/drm/card[0-9]*; do
+		[[ $c == *-* ]] && continue
+		# vgem and vkms are bare platform devices (no driver link: the
+		# device's own name says it); virtio-gpu hangs off a virtio device.
+		names=" $(basename "$(readlink -f "$c/device")") "
+		for n in "$c"/device/driver "$c"/device/virtio*/driver; do
+			[[ -e $n ]] && names+="$(basename "$(readlink -f "$n")") "
+		done
+		names=${names//-/_}
+		[[ $names == *" ${1//-/_} "* ]] && { echo "/dev/dri/${c##*/}"; return 0; }
+	done
+	skip "no DRM device driven by $1 here (run under tools/vivid-vm --module ${1//_/-})"
+}
+
+# vivid's static test pattern (no on-screen text), XR24 at 640x480: one
+# frame of it as raw bytes in FILE -- what every frame should look like.
+vivid_static_frame() { # dev file
+	v4l2-ctl -d "$1" -c osd_text_mode=2
+	v4l2-ctl -d "$1" --set-fmt-video=width=640,height=480,pixelformat=XR24 \
+		--stream-mmap --stream-count=3 --stream-to="$2.all" >/dev/null 2>&1 ||
+		fail "v4l2-ctl could not capture a reference frame"
+	tail -c $((640 * 480 * 4)) "$2.all" >"$2"
+	rm -f "$2.all"
+}

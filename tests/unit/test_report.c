@@ -252,6 +252,30 @@ static void test_compute_excludes_backward_jumps(void **state)
 	vz_telemetry_destroy(t);
 }
 
+/* Capture to screen counts from the capture: the driver's timestamp, or
+ * DQBUF where the driver stamps ahead of it (vivid). */
+static void test_shown_from_capture_time(void **state)
+{
+	(void)state;
+	struct vz_telemetry *t;
+	struct vz_report r;
+	assert_int_equal(vz_telemetry_create(&t, 16, 1, NULL), 0);
+	for (int i = 0; i < 4; i++) {
+		/* Frames 0, 1: driver time 5 ms before DQBUF; 2, 3: 30 ms after. */
+		int64_t dq = 100 * MS + i * 40 * MS;
+		struct vz_frame_info fi = {.sequence = (uint32_t)i,
+		                           .t_driver_ns = i < 2 ? dq - 5 * MS : dq + 30 * MS,
+		                           .t_dqbuf_ns = dq};
+		struct vz_frame_record *rec = vz_telemetry_begin(t, &fi, 0);
+		rec->t_shown[0] = dq + 12 * MS;
+	}
+	assert_int_equal(vz_report_compute(&r, NULL, t, NULL, NULL), 0);
+	assert_int_equal(r.shown_sink[0].n, 4);
+	assert_float_equal(r.shown_sink[0].min, 12.0, EPS); /* from DQBUF */
+	assert_float_equal(r.shown_sink[0].max, 17.0, EPS); /* from the driver */
+	vz_telemetry_destroy(t);
+}
+
 /* noinline: gcc mistakes the memstream's buffer for a local variable. */
 __attribute__((noinline)) static char *capture_output(void (*fn)(FILE *, const void *),
                                                       const void *arg, size_t *len)
@@ -549,7 +573,8 @@ static void test_csv(void **state)
 
 	const char *header = "id,sequence,gap,flags,t_driver_ns,t_dqbuf_ns,t_processed_ns,"
 	                     "t_requeue_ns,sink0_handoff_ns,sink0_release_ns,sink0_drop,"
-	                     "sink1_handoff_ns,sink1_release_ns,sink1_drop\n";
+	                     "sink1_handoff_ns,sink1_release_ns,sink1_drop,sink0_shown_ns,"
+	                     "sink1_shown_ns\n";
 	assert_memory_equal(s, header, strlen(header));
 	size_t lines = 0;
 	for (size_t i = 0; i < len; i++)
@@ -560,8 +585,8 @@ static void test_csv(void **state)
 	const char *rec100 = strstr(s, "\n100,112,2,");
 	const char *eol = strchr(rec100 + 1, '\n');
 	assert_true(eol - rec100 > 0);
-	assert_memory_equal(eol - strlen(",0,0,sink_budget"), ",0,0,sink_budget",
-	                    strlen(",0,0,sink_budget"));
+	assert_memory_equal(eol - strlen(",0,0,sink_budget,0,0"), ",0,0,sink_budget,0,0",
+	                    strlen(",0,0,sink_budget,0,0"));
 	/* The last one was never requeued: 0. */
 	assert_non_null(strstr(s, "\n200,212,0,"));
 	free(s);
@@ -740,6 +765,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_compute_median_nominal_and_copies, setup,
 	                                        teardown),
 	        cmocka_unit_test(test_compute_excludes_backward_jumps),
+	        cmocka_unit_test(test_shown_from_capture_time),
 	        cmocka_unit_test_setup_teardown(test_print, setup, teardown),
 	        cmocka_unit_test(test_json_checker_rejects),
 	        cmocka_unit_test_setup_teardown(test_json, setup, teardown),

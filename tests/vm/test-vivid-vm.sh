@@ -16,7 +16,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/test-vivid-vm.XXXXXX")
 trap 'rm -rf -- "$WORK"' EXIT
 
 N=0 FAILED=0
-PLAN=20
+PLAN=28
 echo "1..$PLAN"
 ok() { N=$((N + 1)); echo "ok $N - $1"; }
 not_ok() {
@@ -45,8 +45,9 @@ run() { # run [vivid-vm args...]: sets RC, SECS; output in $WORK/out, $WORK/err
 }
 has() { grep -q -- "$1" "$WORK/$2"; }
 
-# Warm the cache first so that the timings below are about booting.
-if ! "$VM" --prepare >"$WORK/out" 2>"$WORK/err"; then
+# Warm the cache first so that the timings below are about booting (the
+# first time, building the out-of-tree vkms takes ~20 s).
+if ! "$VM" --prepare --module vkms >"$WORK/out" 2>"$WORK/err"; then
 	not_ok "--prepare builds the cache"
 	echo "Bail out! cannot prepare the VM cache"
 	exit 1
@@ -125,11 +126,59 @@ VZ_TEST_PASS=through run -- sh -c 'echo "$VZ_TEST_PASS"; echo "$GST_REGISTRY"
 check "VZ_* passes through; GST_REGISTRY's dir and HOME are writable" \
 	'[[ $RC -eq 0 ]] && has "^through$" out && has "/guest/gstreamer-1.0/registry" out && has "^home-ok$" out && has "^cache-ok$" out'
 
-run --module vgem -- sh -c 'ls /dev/dri/'
+# Without a display device VZ_SCREENDUMP is unset, and the run dir's copy of
+# the script (the default VZ_RESULTS is RUN/results) gets qemu's refusal.
+run --module vgem -- sh -c 'ls /dev/dri/; echo "SD=${VZ_SCREENDUMP-unset}"
+	"${VZ_RESULTS%/*}/screendump" /tmp/x.ppm; echo "sdrc=$?"'
 check "--module vgem gives a /dev/dri node" '[[ $RC -eq 0 ]] && grep -Eq "^(card|renderD)[0-9]+" "$WORK/out"'
+check "no display device: VZ_SCREENDUMP unset, the script fails with qemu's reason" \
+	'[[ $RC -eq 0 ]] && has "^SD=unset$" out && has "^sdrc=1$" out && has "screendump: qemu: .*no console.*--module virtio-gpu" err'
 
-run --module vkms -- true
-check "an unshipped module fails clearly (exit 2)" '[[ $RC -eq 2 ]] && has "module vkms is not shipped" err'
+run --module no-such-module-vzero -- true
+check "an unknown module fails clearly (exit 2)" '[[ $RC -eq 2 ]] && has "module no-such-module-vzero is not shipped" err'
+
+run --module vkms=enable_overlay -- true
+check "a bad --module NAME=PARAM=VALUE fails clearly (exit 2, no boot)" \
+	'[[ $RC -eq 2 ]] && has "^vivid-vm: --module vkms=enable_overlay: want PARAM=VALUE" err && [[ $SECS -lt 5 ]]'
+
+run --modparam drm_kms_helper -- true
+RC1=$RC
+cp "$WORK/err" "$WORK/err1"
+run --no-vivid --modparam drm_kms_helper.fbdev_emulation=0 -- true
+check "--modparam: bad syntax, and a module that is not loaded, fail clearly (exit 2)" \
+	'[[ $RC1 -eq 2 && $RC -eq 2 ]] && has "want MODULE.PARAM=VALUE" err1 && has "module drm_kms_helper is not loaded" err'
+
+# Where the parameters land, without a boot.
+VIVID_VM_TEST_DRYRUN=1 run --module virtio-gpu --module vkms=enable_overlay=1,enable_cursor=1 \
+	--modparam drm_kms_helper.fbdev_emulation=0 --module vivid=multiplanar=1,2,n_devs=2 -- true
+check "module parameters land on their module's insmod line (dependencies too; commas in values)" \
+	'[[ $RC -eq 0 ]] && has "/drm_kms_helper\.ko fbdev_emulation=0$" out && has "/vkms\.ko enable_overlay=1 enable_cursor=1$" out && has "/vivid\.ko multiplanar=1,2 n_devs=2$" out && [[ $(grep -c fbdev_emulation "$WORK/out") -eq 1 ]]'
+
+# One boot: virtio-gpu (card with a qemu display) + out-of-tree vkms, the
+# scan-out left off (no fbdev), a screendump of it.
+run --no-vivid --module virtio-gpu --module vkms=enable_overlay=1 \
+	--modparam drm_kms_helper.fbdev_emulation=0 -- bash -c '
+	echo "cards=$(ls /dev/dri | grep -c "^card")"
+	for c in /sys/class/drm/card?; do echo "${c##*/} $(basename "$(readlink -f "$c/device")")"; done
+	ls /sys/class/drm | grep -- -
+	echo "overlay=$(</sys/module/vkms/parameters/enable_overlay) fbdev=$(</sys/module/drm_kms_helper/parameters/fbdev_emulation)"
+	"$VZ_SCREENDUMP" /tmp/x.ppm && echo "sd-ok" && head -n 3 /tmp/x.ppm | tr "\n" " " && echo && echo "size=$(wc -c </tmp/x.ppm)"'
+vkms_card=$(sed -n 's/^\(card[0-9]*\) vkms$/\1/p' "$WORK/out")
+check "virtio-gpu + vkms: two cards, vkms with Virtual-N and Writeback-1 connectors" \
+	'[[ $RC -eq 0 && -n $vkms_card ]] && has "^cards=2$" out && has "^$vkms_card-Writeback-1$" out && has "^$vkms_card-Virtual-[0-9]*$" out'
+check "--module vkms=enable_overlay=1 and --modparam drm_kms_helper.fbdev_emulation=0 applied" \
+	'[[ $RC -eq 0 ]] && has "^overlay=Y fbdev=N$" out'
+check "\$VZ_SCREENDUMP OUT.ppm writes qemu's 640x480 binary PPM of the scan-out" \
+	'[[ $RC -eq 0 ]] && has "^sd-ok$" out && has "^P6 640 480 255 $" out && has "^size=921615$" out'
+
+# The guest side alone: no host answering the request is an error.
+fake=$WORK/fake-run
+mkdir -p "$fake" && : >"$fake/init.conf" && : >"$fake/job.sh"
+cp "$REPO/tools/vm/screendump" "$fake/"
+RC=0
+VZ_SCREENDUMP_TIMEOUT=1 "$fake/screendump" "$fake/x.ppm" >"$WORK/out" 2>"$WORK/err" </dev/null || RC=$?
+check "screendump without a host answering exits 1 with a message" \
+	'[[ $RC -eq 1 ]] && has "the host did not answer within 1 s" err && [[ ! -e $fake/x.ppm ]]'
 
 # A checkout under /tmp (CI clones anywhere) stays visible although the
 # guest has its own tmpfs /tmp: from a subdirectory, ../ must still be there.

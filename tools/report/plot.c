@@ -363,9 +363,9 @@ struct series {
 
 struct plot_data {
 	struct series drv, dq;
-	double *stage[3 + 2 * VZ_MAX_SINKS];
-	size_t nstage[3 + 2 * VZ_MAX_SINKS];
-	char stage_name[3 + 2 * VZ_MAX_SINKS][48];
+	double *stage[3 + 3 * VZ_MAX_SINKS];
+	size_t nstage[3 + 3 * VZ_MAX_SINKS];
+	char stage_name[3 + 3 * VZ_MAX_SINKS][48];
 	unsigned nstages;
 	double *gap_x;
 	size_t ngap;
@@ -377,7 +377,7 @@ static int collect(struct plot_data *d, const struct vz_report *r, const struct 
 	size_t n = vz_telemetry_count(t);
 	unsigned ns = r->nsinks < vz_telemetry_sinks(t) ? r->nsinks : vz_telemetry_sinks(t);
 
-	d->nstages = 3 + 2 * ns;
+	d->nstages = 3 + 3 * ns;
 	/* 4 series arrays, one per stage, gaps: one block, one free. */
 	d->mem = malloc((n + 1) * (5 + d->nstages) * sizeof(double));
 	if (!d->mem)
@@ -395,8 +395,10 @@ static int collect(struct plot_data *d, const struct vz_report *r, const struct 
 	snprintf(d->stage_name[1], sizeof(d->stage_name[1]), "processing");
 	snprintf(d->stage_name[2], sizeof(d->stage_name[2]), "total out of driver");
 	for (unsigned s = 0; s < ns; s++) {
-		snprintf(d->stage_name[3 + 2 * s], sizeof(d->stage_name[0]), "sink %u hand-off", s);
-		snprintf(d->stage_name[4 + 2 * s], sizeof(d->stage_name[0]), "sink %u hold", s);
+		snprintf(d->stage_name[3 + 3 * s], sizeof(d->stage_name[0]), "sink %u hand-off", s);
+		snprintf(d->stage_name[4 + 3 * s], sizeof(d->stage_name[0]), "sink %u hold", s);
+		snprintf(d->stage_name[5 + 3 * s], sizeof(d->stage_name[0]),
+		         "sink %u capture->shown", s);
 	}
 
 	for (size_t i = 0; i < n; i++) {
@@ -416,17 +418,19 @@ static int collect(struct plot_data *d, const struct vz_report *r, const struct 
 		if (cur->gap)
 			d->gap_x[d->ngap++] = (double)cur->id;
 
-		int64_t span[3 + 2 * VZ_MAX_SINKS][2] = {
+		int64_t span[3 + 3 * VZ_MAX_SINKS][2] = {
 		        {cur->t_driver, cur->t_dqbuf},
 		        {cur->t_dqbuf, cur->t_processed},
 		        {cur->t_dqbuf, cur->t_requeue},
 		};
 		for (unsigned s = 0; s < ns; s++) {
 			int64_t rel = __atomic_load_n(&cur->t_release[s], __ATOMIC_ACQUIRE);
-			span[3 + 2 * s][0] = cur->t_dqbuf;
-			span[3 + 2 * s][1] = cur->t_handoff[s];
-			span[4 + 2 * s][0] = cur->t_handoff[s];
-			span[4 + 2 * s][1] = rel;
+			span[3 + 3 * s][0] = cur->t_dqbuf;
+			span[3 + 3 * s][1] = cur->t_handoff[s];
+			span[4 + 3 * s][0] = cur->t_handoff[s];
+			span[4 + 3 * s][1] = rel;
+			span[5 + 3 * s][0] = vz_rec_capture_ns(cur);
+			span[5 + 3 * s][1] = cur->t_shown[s];
 		}
 		for (unsigned s = 0; s < d->nstages; s++) {
 			if (span[s][0] != 0 && span[s][1] != 0)
@@ -724,8 +728,8 @@ static void panel_stage_hist(cairo_t *cr, const struct panel *area, const struct
                              const struct plot_data *d)
 {
 	struct panel p = *area;
-	unsigned bins[3 + 2 * VZ_MAX_SINKS][NBINS];
-	struct legend_item it[3 + 2 * VZ_MAX_SINKS];
+	unsigned bins[3 + 3 * VZ_MAX_SINKS][NBINS];
+	struct legend_item it[3 + 3 * VZ_MAX_SINKS];
 	int ni = 0;
 	double lo = INFINITY, hi = 0;
 
@@ -760,7 +764,10 @@ static void panel_stage_hist(cairo_t *cr, const struct panel *area, const struct
 	          "frames (log scale)");
 
 	for (unsigned s = 0; s < d->nstages; s++) {
-		struct rgb c = C_STAGE[s];
+		struct rgb c = C_STAGE[s % (sizeof(C_STAGE) / sizeof(C_STAGE[0]))];
+		/* Only a display knows when a frame was shown. */
+		if (d->nstage[s] == 0 && s >= 3 && (s - 3) % 3 == 2)
+			continue;
 		double lat_max = max_of(d->stage[s], d->nstage[s]);
 		it[ni] = (struct legend_item){c, MARK_BOX, ""};
 		if (d->nstage[s] == 0) {
@@ -788,8 +795,9 @@ static void panel_stage_hist(cairo_t *cr, const struct panel *area, const struct
 		const struct vz_summary *sm = s == 0             ? &r->lat_dqbuf
 		                              : s == 1           ? &r->lat_process
 		                              : s == 2           ? &r->lat_requeue
-		                              : (s - 3) % 2 == 0 ? &r->lat_sink[(s - 3) / 2]
-		                                                 : &r->hold_sink[(s - 3) / 2];
+		                              : (s - 3) % 3 == 0 ? &r->lat_sink[(s - 3) / 3]
+		                              : (s - 3) % 3 == 1 ? &r->hold_sink[(s - 3) / 3]
+		                                                 : &r->shown_sink[(s - 3) / 3];
 		snprintf(it[ni++].label, sizeof(it[0].label), "%s: p50 %.3f  p99 %.3f ms",
 		         d->stage_name[s], sm->p50, sm->p99);
 	}

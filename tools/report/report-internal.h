@@ -38,6 +38,19 @@ static inline bool vz_rec_interval_ms(const struct vz_frame_record *prev,
 	return true;
 }
 
+/*
+ * When the frame was captured, for capture-to-screen latency: the driver's
+ * timestamp, unless it lies after our DQBUF (vivid's end-of-frame stamp is a
+ * prediction ~0.9 frame ahead): a frame cannot have been captured after we
+ * held it, so then DQBUF is the best bound.  0 if neither is known.
+ */
+static inline int64_t vz_rec_capture_ns(const struct vz_frame_record *r)
+{
+	if (r->t_driver && (!r->t_dqbuf || r->t_driver <= r->t_dqbuf))
+		return r->t_driver;
+	return r->t_dqbuf;
+}
+
 /* The rate the format promised, as an interval in ms; 0 when unknown. */
 static inline double vz_fmt_interval_ms(const struct vz_format *fmt)
 {

@@ -20,6 +20,7 @@ enum stage {
 	STAGE_REQUEUE,
 	STAGE_HANDOFF,
 	STAGE_HOLD,
+	STAGE_SHOWN,
 };
 
 /* A stage's latency in ms; false when the record lacks either end (never
@@ -48,6 +49,10 @@ static bool stage_ms(const struct vz_frame_record *rec, enum stage s, unsigned s
 	case STAGE_HOLD:
 		a = rec->t_handoff[sink];
 		b = rec->t_release[sink];
+		break;
+	case STAGE_SHOWN:
+		a = vz_rec_capture_ns(rec);
+		b = rec->t_shown[sink];
 		break;
 	}
 	if (a == 0 || b == 0)
@@ -149,6 +154,7 @@ int vz_report_compute(struct vz_report *r, const struct vz_report_meta *meta,
 	for (unsigned s = 0; s < r->nsinks && s < tsinks; s++) {
 		summarize_stage(t, n, STAGE_HANDOFF, s, vals, scratch, &r->lat_sink[s]);
 		summarize_stage(t, n, STAGE_HOLD, s, vals, scratch, &r->hold_sink[s]);
+		summarize_stage(t, n, STAGE_SHOWN, s, vals, scratch, &r->shown_sink[s]);
 	}
 
 	/* Prefer the camera's clock for the rate; fall back to ours when the
@@ -259,6 +265,10 @@ void vz_report_print(FILE *out, const struct vz_report *r)
 		print_row(out, label, &r->lat_sink[s]);
 		snprintf(label, sizeof(label), "sink %u hold", s);
 		print_row(out, label, &r->hold_sink[s]);
+		if (r->shown_sink[s].n) {
+			snprintf(label, sizeof(label), "sink %u capture->shown", s);
+			print_row(out, label, &r->shown_sink[s]);
+		}
 	}
 	print_row(out, "total out of driver", &r->lat_requeue);
 	if (r->lat_dqbuf.n && r->lat_dqbuf.p50 < 0)
@@ -325,6 +335,11 @@ void vz_report_print(FILE *out, const struct vz_report *r)
 		if (ss->ended[0])
 			fprintf(out, "       ended early (%" PRIu64 " frames not sent): %s\n",
 			        ss->drops_ended, STR_OR(ss->ended, ""));
+		if (ss->shown || ss->replaced)
+			fprintf(out,
+			        "       shown: %" PRIu64 ", replaced before shown: %" PRIu64
+			        "; shown = %s\n",
+			        ss->shown, ss->replaced, STR_OR(ss->shown_note, "?"));
 		if (ss->proof[0])
 			fprintf(out, "       proof: %s\n", ss->proof);
 	}
@@ -431,6 +446,12 @@ int vz_report_write_json(FILE *out, const struct vz_report *r)
 		vz_json_str(out, ss->advice);
 		fputs(",\"ended\":", out);
 		vz_json_str(out, ss->ended);
+		fprintf(out,
+		        ",\"shown\":%" PRIu64 ",\"replaced\":%" PRIu64 ",\"shown_ms\":", ss->shown,
+		        ss->replaced);
+		vz_json_summary(out, &r->shown_sink[s]);
+		fputs(",\"shown_note\":", out);
+		vz_json_str(out, ss->shown_note);
 		fputc('}', out);
 	}
 	fprintf(out, "],\"late_frames\":%" PRIu64 ",\"drops\":{", r->late_frames);
@@ -475,6 +496,10 @@ int vz_telemetry_write_csv(FILE *out, const struct vz_telemetry *t)
 	fputs("id,sequence,gap,flags,t_driver_ns,t_dqbuf_ns,t_processed_ns,t_requeue_ns", out);
 	for (unsigned s = 0; s < ns; s++)
 		fprintf(out, ",sink%u_handoff_ns,sink%u_release_ns,sink%u_drop", s, s, s);
+	/* Columns are only ever added at the end: scripts that read by
+	 * position keep working. */
+	for (unsigned s = 0; s < ns; s++)
+		fprintf(out, ",sink%u_shown_ns", s);
 	fputc('\n', out);
 
 	for (size_t i = 0; i < n; i++) {
@@ -488,6 +513,8 @@ int vz_telemetry_write_csv(FILE *out, const struct vz_telemetry *t)
 			fprintf(out, ",%" PRId64 ",%" PRId64 ",%s", rec->t_handoff[s],
 			        rec->t_release[s],
 			        vz_drop_cause_name((enum vz_drop_cause)rec->sink_drop[s]));
+		for (unsigned s = 0; s < ns; s++)
+			fprintf(out, ",%" PRId64, rec->t_shown[s]);
 		fputc('\n', out);
 	}
 	if (fflush(out) != 0 || ferror(out))

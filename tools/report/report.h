@@ -10,6 +10,9 @@
  *   process   t_processed - t_dqbuf    (in-place processors)
  *   sink i    t_handoff   - t_dqbuf    (until the sink got it)
  *   hold i    t_release   - t_handoff  (how long the sink kept it)
+ *   shown i   t_shown     - capture    (capture to screen: the display's
+ *             flip event; capture = the driver's timestamp, or DQBUF where
+ *             the driver stamps ahead of it)
  *   requeue   t_requeue   - t_dqbuf    (out of the driver in total)
  * A frame is late when its driver interval exceeds 1.5x the nominal one
  * (the format's rate, or the median driver interval when it is unknown).
@@ -37,7 +40,8 @@
  *              "copy_sites":[{"element","reason","conversion","events",
  *                             "bytes","bytes_per_frame"}],
  *              "inflight_hwm","handoff_ms":summary,"hold_ms":summary,
- *              "proof","advice","ended"}],
+ *              "proof","advice","ended","shown","replaced",
+ *              "shown_ms":summary,"shown_note"}],
  *    "late_frames",
  *    "drops":{"driver_gap","error_flag","sink_budget","sink_failure",
  *             "sink_ended"},
@@ -92,6 +96,7 @@ struct vz_report {
 	struct vz_summary lat_dqbuf, lat_process, lat_requeue;
 	unsigned nsinks;
 	struct vz_summary lat_sink[VZ_MAX_SINKS], hold_sink[VZ_MAX_SINKS];
+	struct vz_summary shown_sink[VZ_MAX_SINKS]; /* capture -> shown */
 	uint64_t late_frames;
 	uint64_t drops[VZ_DROP_CAUSES];
 	unsigned inflight_hwm;
@@ -110,8 +115,9 @@ int vz_report_compute(struct vz_report *r, const struct vz_report_meta *meta,
 void vz_report_print(FILE *out, const struct vz_report *r);
 int vz_report_write_json(FILE *out, const struct vz_report *r);
 
-/* One line per frame: id, sequence, gap, flags, all times (ns) and each
- * sink's hand-off/release/drop cause. */
+/* One line per frame: id, sequence, gap, flags, all times (ns), each
+ * sink's hand-off/release/drop cause, then each sink's shown time (0: not
+ * shown, or a sink that does not know). */
 int vz_telemetry_write_csv(FILE *out, const struct vz_telemetry *t);
 
 /* PNG: interval histogram and interval-over-time, for both clocks and per

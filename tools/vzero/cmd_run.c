@@ -107,9 +107,18 @@ static void usage(FILE *out, const char *cmd)
 		        "or\n"
 		        "                         gst:\"DESCRIPTION\" (appsrc ! DESCRIPTION), "
 		        "e.g.\n"
-		        "                         gst:\"videoconvert ! autovideosink\"; repeat for "
-		        "fan-out\n"
-		        "      --budget N         frames each sink may hold at once (default 2)\n"
+		        "                         gst:\"videoconvert ! autovideosink\"; or\n"
+		        "                         drm[:DEVICE][,OPTION=VALUE...]: a screen by "
+		        "KMS,\n"
+		        "                         from a text console (DEVICE: /dev/dri/cardN or "
+		        "a\n"
+		        "                         driver name; options connector=, plane=primary|\n"
+		        "                         overlay|ID, mode=WxH[@Hz], x=, y=, "
+		        "policy=mailbox|\n"
+		        "                         fifo, legacy=1, buffers=auto|import|alloc,\n"
+		        "                         writeback=FILE.ppm); repeat --sink for fan-out\n"
+		        "      --budget N         frames each sink may hold at once (default 2; a\n"
+		        "                         display 3, or 4 with policy=fifo)\n"
 		        "      --policy P         for the --sink before it: live (at its budget a\n"
 		        "                         frame is lost, the newest wins) or record "
 		        "(frames\n"
@@ -142,7 +151,10 @@ static void usage(FILE *out, const char *cmd)
 		        "500\n"
 		        "  vzero run -d vivid --process stamp --sink gst:\"videoconvert ! x264enc "
 		        "! "
-		        "matroskamux ! filesink location=out.mkv\" -t 10\n");
+		        "matroskamux ! filesink location=out.mkv\" -t 10\n"
+		        "  vzero run -d vivid -f XR24 -s 640x480 --sink "
+		        "drm:vkms,plane=overlay,x=16,y=16 "
+		        "-t 10\n");
 	fprintf(out, "\nExit status: 0 done, 1 runtime failure, 2 bad arguments.\n");
 }
 
