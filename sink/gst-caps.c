@@ -203,6 +203,15 @@ void vz_gst_ensure_init(void)
 	/* GStreamer's own once-only global; idempotent. */
 	if (!gst_is_initialized())
 		gst_init(NULL, NULL);
+	/* autovideosink tries video sinks by rank, and DirectFB's (in
+	 * gstreamer1.0-plugins-bad) crashes the process from its own thread on
+	 * a machine without a framebuffer console.  Out of the automatic
+	 * choice only: asked for by name, it still works. */
+	GstPluginFeature *dfb = gst_registry_lookup_feature(gst_registry_get(), "dfbvideosink");
+	if (dfb) {
+		gst_plugin_feature_set_rank(dfb, GST_RANK_NONE);
+		gst_object_unref(dfb);
+	}
 }
 
 int vz_gst_colorimetry(const struct vz_format *f, char *buf, size_t len)
