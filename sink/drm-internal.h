@@ -100,7 +100,6 @@ struct vz_kms {
 	char config[160];
 	/* The formats the planes on this CRTC take, for error messages. */
 	char formats[160];
-	bool shown_sync; /* the last flip() returned 1 */
 };
 
 /* Opens the device of @o and picks connector and CRTC (drm-kms.c). */

@@ -54,7 +54,6 @@ struct kms_dev {
 	drmModeModeInfo mode;
 	uint32_t mode_blob;
 	uint32_t fw, fh;
-	uint32_t shown_w, shown_h; /* the size the last mode set was for */
 	bool modeset_done;
 	uint32_t last_fb;   /* on screen (or flipping) */
 	uint64_t flip_user; /* the sink's token for the flip in progress */
@@ -72,7 +71,7 @@ struct kms_dev {
 	unsigned nsaved_conns;
 	/* Other connectors on our CRTC when we came (atomic): taken off it
 	 * for our mode set (vkms refuses its writeback connector beside
-	 * another), put back on restore. */
+	 * another), put back on restore.  saved_conns: all of them. */
 	uint32_t other_conn[MAX_CONNS], other_prop[MAX_CONNS];
 	unsigned nothers;
 };
@@ -461,7 +460,7 @@ static int kms_configure(struct vz_kms *k, const struct vz_format *f, uint64_t m
 	/* What is on screen now, to tell whether the next set needs a mode set. */
 	int prev_plane = d->plane;
 	drmModeModeInfo prev_mode = d->mode;
-	uint32_t prev_w = d->shown_w, prev_h = d->shown_h;
+	uint32_t prev_w = d->fw, prev_h = d->fh;
 	d->fw = f->width;
 	d->fh = f->height;
 	if (!dfcc)
@@ -519,8 +518,6 @@ static int kms_configure(struct vz_kms *k, const struct vz_format *f, uint64_t m
 				    (prev_plane != d->plane || prev_w != f->width ||
 				     prev_h != f->height || memcmp(&prev_mode, m, sizeof(*m)) != 0))
 					d->modeset_done = false;
-				d->shown_w = f->width;
-				d->shown_h = f->height;
 				int w = writeback_prepare(d, err);
 				if (w < 0)
 					return w;
@@ -569,17 +566,6 @@ static void save_state(struct kms_dev *d)
 		return;
 	d->saved = true;
 	d->saved_crtc = drmModeGetCrtc(d->pub.fd, d->crtc_id);
-	drmModeResPtr res = drmModeGetResources(d->pub.fd);
-	for (int i = 0; res && i < res->count_connectors && d->nsaved_conns < MAX_CONNS; i++) {
-		drmModeConnectorPtr c = drmModeGetConnector(d->pub.fd, res->connectors[i]);
-		drmModeEncoderPtr e =
-		        c && c->encoder_id ? drmModeGetEncoder(d->pub.fd, c->encoder_id) : NULL;
-		if (e && e->crtc_id == d->crtc_id)
-			d->saved_conns[d->nsaved_conns++] = c->connector_id;
-		drmModeFreeEncoder(e);
-		drmModeFreeConnector(c);
-	}
-	drmModeFreeResources(res);
 	if (d->atomic) {
 		static const char *const cn[] = {"ACTIVE"};
 		static const char *const kn[] = {"CRTC_ID"};
@@ -1036,20 +1022,29 @@ static int find_planes(struct kms_dev *d, struct vz_err *err)
 	return 0;
 }
 
-static void find_other_connectors(struct kms_dev *d)
+/* The connectors on our CRTC now: legacy restore gives them all back to it;
+ * atomic takes the others off it for our mode set and puts them back. */
+static void find_crtc_connectors(struct kms_dev *d)
 {
-	drmModeResPtr res = drmModeGetResources(d->pub.fd);
 	static const char *const kn[] = {"CRTC_ID"};
-	for (int i = 0; res && i < res->count_connectors && d->nothers < MAX_CONNS; i++) {
-		uint32_t id = res->connectors[i], prop = 0;
-		uint64_t crtc = 0;
-		if (id == d->conn_id)
-			continue;
-		props_of(d->pub.fd, id, DRM_MODE_OBJECT_CONNECTOR, kn, 1, &prop, &crtc);
-		if (prop && crtc == d->crtc_id) {
-			d->other_conn[d->nothers] = id;
-			d->other_prop[d->nothers++] = prop;
+	drmModeResPtr res = drmModeGetResources(d->pub.fd);
+	for (int i = 0; res && i < res->count_connectors && d->nsaved_conns < MAX_CONNS; i++) {
+		drmModeConnectorPtr c = drmModeGetConnector(d->pub.fd, res->connectors[i]);
+		drmModeEncoderPtr e =
+		        c && c->encoder_id ? drmModeGetEncoder(d->pub.fd, c->encoder_id) : NULL;
+		if (e && e->crtc_id == d->crtc_id) {
+			uint32_t id = c->connector_id, prop = 0;
+			d->saved_conns[d->nsaved_conns++] = id;
+			if (d->atomic && id != d->conn_id)
+				props_of(d->pub.fd, id, DRM_MODE_OBJECT_CONNECTOR, kn, 1, &prop,
+				         NULL);
+			if (prop) {
+				d->other_conn[d->nothers] = id;
+				d->other_prop[d->nothers++] = prop;
+			}
 		}
+		drmModeFreeEncoder(e);
+		drmModeFreeConnector(c);
 	}
 	drmModeFreeResources(res);
 }
@@ -1118,8 +1113,7 @@ int vz_kms_open(struct vz_kms **out, const struct vz_drm_opts *o, struct vz_err 
 	d->conn_prop_crtc = kids[0];
 	d->conn_prop_wb_fb = kids[1];
 	d->conn_prop_wb_fence = kids[2];
-	if (d->atomic)
-		find_other_connectors(d);
+	find_crtc_connectors(d);
 	list_formats(d);
 	*out = &d->pub;
 	return 0;

@@ -42,8 +42,7 @@ struct drm_sink {
 	uint64_t token;
 	bool stopping, stopped;
 	uint64_t shown, replaced, stop_discarded, flip_failures, stale_stamps;
-	int64_t t_flip; /* when the flip in progress was asked for */
-	unsigned nsets_seen;
+	int64_t t_flip;  /* when the flip in progress was asked for */
 	bool mode_alloc; /* the current set is the display's own */
 	char writeback_note[256];
 };
@@ -231,7 +230,6 @@ static void finish_stop(struct drm_sink *s)
 
 static int adopt(struct drm_sink *s, struct vz_buffer_set *set, struct vz_err *err)
 {
-	s->nsets_seen++;
 	for (unsigned i = 0; i < MAX_FBSETS; i++) {
 		struct fbset *fs = &s->sets[i];
 		if (fs->set == set && fs->provided && !fs->adopted) {
