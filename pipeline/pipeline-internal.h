@@ -140,7 +140,8 @@ int vz_pipeline_negotiate_buffers(struct vz_pipeline *p, struct vz_err *err);
 void vz_pipeline_device_gone(struct vz_pipeline *p, const char *why);
 void vz_pipeline_renegotiate(struct vz_pipeline *p);
 void vz_pipeline_recovery_cancel(struct vz_pipeline *p);
-/* A sink said -EXDEV to the current set (sink.h): buffers negotiated again,
+/* Sink @except said -EXDEV to the current set (sink.h), its reason in
+ * @err: that is told (on_event) and @err cleared, buffers negotiated again,
  * providers asked once more, the started sinks (but @except, which the
  * caller hands the set itself) told of the new set.  Source stopped. */
 int vz_pipeline_offer_again(struct vz_pipeline *p, unsigned except, struct vz_err *err);

@@ -715,10 +715,6 @@ int vz_pipeline_start(struct vz_pipeline *p, struct vz_err *err)
 		if (r == -EXDEV && port->sink.ops->provide) {
 			/* It cannot use capture's buffers but offers its own:
 			 * once, before a single frame was captured. */
-			char msg[VZ_ERR_MSG_MAX + 80];
-			snprintf(msg, sizeof(msg), "sink %s: %s", port->sink.name, err->msg);
-			vz_pipeline_notify(p, msg);
-			vz_err_clear(err);
 			r = vz_pipeline_offer_again(p, i, err);
 			if (r == 0)
 				r = port->sink.ops->start(port->sink.impl, &port->pub, p->cur->set,

@@ -88,6 +88,11 @@ int vz_pipeline_negotiate_buffers(struct vz_pipeline *p, struct vz_err *err)
 
 int vz_pipeline_offer_again(struct vz_pipeline *p, unsigned except, struct vz_err *err)
 {
+	/* Said once, as it happens: why this sink's buffers will be used. */
+	char msg[VZ_ERR_MSG_MAX + 80];
+	snprintf(msg, sizeof(msg), "sink %s: %s", p->ports[except].sink.name, err->msg);
+	vz_pipeline_notify(p, msg);
+	vz_err_clear(err);
 	/* Nothing streams yet (start) or any more (resume): the source lets go
 	 * of its set and takes what the providers offer now. */
 	vz_pipeline_pset_retire(p, p->cur);
@@ -146,10 +151,6 @@ static void resume(struct vz_pipeline *p)
 			/* The new set is one this sink cannot use (a new format
 			 * its device cannot import): it provides one instead. */
 			offered = true;
-			char msg[VZ_ERR_MSG_MAX + 80];
-			snprintf(msg, sizeof(msg), "sink %s: %s", port->sink.name, e.msg);
-			vz_pipeline_notify(p, msg);
-			vz_err_clear(&e);
 			r = vz_pipeline_offer_again(p, i, &e);
 			if (r == 0)
 				r = port->sink.ops->set_buffers(port->sink.impl, p->cur->set, &e);
