@@ -95,6 +95,18 @@ vivid_reset() {
 	v4l2-ctl -d "$dev" -i 0 >/dev/null 2>&1 || true
 }
 
+# Polls COMMAND every 0.1 s until it succeeds (0) or TENTHS tries have
+# failed (1): for things that happen in another process.
+wait_until() { # tenths command...
+	local i n=$1
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # The card node of DRM driver NAME (vkms, virtio_gpu, vgem), or skip loudly.
 need_drm() { # driver -> /dev/dri/cardN
 	local c n names

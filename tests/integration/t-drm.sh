@@ -4,16 +4,6 @@
 # are vivid's static pattern, so what reached the screen is compared pixel
 # for pixel with a frame v4l2-ctl captured itself.
 
-# Waits up to 10 s for FILE to appear.
-wait_for() { # file
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[[ -e $1 ]] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # Sink 0's field from a stats JSON.
 dsink() { # json field [sink]
 	json_get "$1" "[\"sinks\"][${3:-0}][\"$2\"]"
@@ -90,13 +80,10 @@ test_drm_virtio_gpu_allocates_and_screen_matches_frame() {
 		rm -f err.txt s.json screen.ppm
 		"$VZ" run -d "$dev" -f XR24 -s 640x480 -r 25 --sink "drm:virtio_gpu$how" -t 12 \
 			--stats-json s.json --quiet 2>err.txt &
-		local pid=$! i
+		local pid=$!
 		# The scan-out once frames flow: the stats file is written at the
 		# end, so look for the switch in stderr and give it a few frames.
-		for ((i = 0; i < 100; i++)); do
-			grep -q "provides its own buffers" err.txt 2>/dev/null && break
-			sleep 0.1
-		done
+		wait_until 100 grep -q "provides its own buffers" err.txt || true
 		sleep 4
 		"$VZ_SCREENDUMP" screen.ppm || fail "screendump failed"
 		wait "$pid" || fail "vzero failed: $(cat err.txt)"
@@ -186,7 +173,7 @@ test_drm_errors_say_what_to_do() {
 	# Someone else is the DRM master (a compositor would be).
 	"$VZH/vz-kms-hold" "$vk" "$PWD" --keep-master &
 	local hold=$!
-	wait_for ready || fail "vz-kms-hold did not start"
+	wait_until 100 test -e ready || fail "vz-kms-hold did not start"
 	"$VZ" run -d "$dev" -f XR24 --sink drm:vkms -n 5 2>err.txt && fail "master is held"
 	: >go
 	wait "$hold"
@@ -210,7 +197,7 @@ test_drm_crtc_restored_after_run_and_signals() {
 		rm -f ready go
 		"$VZH/vz-kms-hold" "$vk" "$PWD" >hold.txt 2>&1 &
 		local hold=$!
-		wait_for ready || fail "vz-kms-hold did not start: $(cat hold.txt)"
+		wait_until 100 test -e ready || fail "vz-kms-hold did not start: $(cat hold.txt)"
 		if [[ $sig == none ]]; then
 			drm_run "$dev" 20 "drm:vkms"
 			assert_eq "$rc" 0 "exit status"

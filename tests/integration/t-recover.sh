@@ -6,11 +6,7 @@ REC_SINK='queue ! videoconvert ! jpegenc ! matroskamux ! filesink location=rec.m
 
 # Waits until vzero's status line shows frames flowing (stderr file $1).
 _vzr_wait_streaming() {
-	local i
-	for ((i = 0; i < 400; i++)); do
-		grep -q 'frames |' "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
+	wait_until 400 grep -q 'frames |' "$1" 2>/dev/null && return 0
 	fail "vzero never started streaming (no status line in $1)"
 }
 
@@ -245,11 +241,7 @@ test_run_sigint_during_reconnect_wait() {
 	pid=$!
 	_vzr_wait_streaming int.err
 	echo "$pdev" >/sys/bus/platform/drivers/vivid/unbind || fail "unbind $pdev"
-	local i
-	for ((i = 0; i < 100; i++)); do
-		grep -q "the device is gone" int.err && break
-		sleep 0.1
-	done
+	wait_until 100 grep -q "the device is gone" int.err || true
 	sleep 1
 	t0=$(date +%s%N)
 	kill -INT "$pid"
@@ -267,10 +259,7 @@ test_run_sigint_during_reconnect_wait() {
 	assert_eq "$(json_get int.json '["capture"]["disconnects"]')" 1 disconnects
 	assert_le "$ms" 3000 "ms from SIGINT to exit"
 	# the node is back for the tests after this one
-	for ((i = 0; i < 100; i++)); do
-		vivid_cap 2 >/dev/null && return 0
-		sleep 0.1
-	done
+	wait_until 100 vivid_cap 2 >/dev/null && return 0
 	fail "vivid instance 2 did not come back after bind"
 }
 
