@@ -168,6 +168,11 @@ test_drm_errors_say_what_to_do() {
 	"$VZ" run -d "$dev" -f XR24 --sink drm:vkms,connector=HDMI-A-9 -n 5 2>err.txt &&
 		fail "no such connector"
 	assert_contains err.txt "has no connector 'HDMI-A-9': it has"
+	# vkms's primary plane cannot scale: TEST_ONLY says so before a frame.
+	"$VZ" run -d "$dev" -f XR24 -s 640x480 --sink drm:vkms,plane=primary,mode=1024x768 -n 5 \
+		2>err.txt && fail "a scaled primary plane on vkms"
+	assert_contains err.txt "refused every layout for a 640x480 XR24 frame"
+	assert_contains err.txt "(TEST_ONLY: "
 	"$VZ" run -d "$dev" -f XR24 --sink drm:vkms,sparkle=1 -n 5 2>err.txt && fail "bad option"
 	assert_contains err.txt "unknown option 'sparkle'"
 	# Someone else is the DRM master (a compositor would be).
