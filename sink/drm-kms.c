@@ -386,7 +386,11 @@ static int atomic_commit(struct kms_dev *d, uint32_t fb, uint32_t flags, uint64_
 	}
 	if (r < 0)
 		goto out;
-	d->flip_user = user;
+	/* Only a commit that sends an event owns the token: a TEST_ONLY probe
+	 * during a set change, while a flip is still out, must not make that
+	 * flip's event unrecognisable. */
+	if (flags & DRM_MODE_PAGE_FLIP_EVENT)
+		d->flip_user = user;
 	if (drmModeAtomicCommit(d->pub.fd, req, flags, d) < 0) {
 		r = -errno;
 	} else if (writeback) {
