@@ -16,7 +16,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/test-vivid-vm.XXXXXX")
 trap 'rm -rf -- "$WORK"' EXIT
 
 N=0 FAILED=0
-PLAN=28
+PLAN=32
 echo "1..$PLAN"
 ok() { N=$((N + 1)); echo "ok $N - $1"; }
 not_ok() {
@@ -121,10 +121,14 @@ run --env FOO=bar\ baz --env "QUOTE=it's" -- sh -c 'echo "$FOO|$QUOTE|$VZ_IN_VM|
 check "environment: --env, VZ_IN_VM, HOME, TERM, LANG, cwd" \
 	'[[ $RC -eq 0 ]] && has "^bar baz|it'"'"'s|1|/tmp/vz-home|dumb|C.UTF-8|$REPO\$" out'
 
-VZ_TEST_PASS=through run -- sh -c 'echo "$VZ_TEST_PASS"; echo "$GST_REGISTRY"
-	touch "$HOME/w" && echo home-ok; touch "${GST_REGISTRY%/*}/.vivid-vm-test" && echo cache-ok'
+VZ_TEST_PASS=through VZ_NET=leak VZ_NET_RX=leak run -- sh -c 'echo "$VZ_TEST_PASS"; echo "$GST_REGISTRY"
+	touch "$HOME/w" && echo home-ok; touch "${GST_REGISTRY%/*}/.vivid-vm-test" && echo cache-ok
+	echo "lo-flags=$(cat /sys/class/net/lo/flags) net=${VZ_NET-unset} rx=${VZ_NET_RX-unset}"'
 check "VZ_* passes through; GST_REGISTRY's dir and HOME are writable" \
 	'[[ $RC -eq 0 ]] && has "^through$" out && has "/guest/gstreamer-1.0/registry" out && has "^home-ok$" out && has "^cache-ok$" out'
+# 0x9: IFF_UP | IFF_LOOPBACK. VZ_NET* belong to --net: never the host's.
+check "without --net: lo is up, VZ_NET and VZ_NET_RX unset (not passed through)" \
+	'[[ $RC -eq 0 ]] && has "^lo-flags=0x9 net=unset rx=unset$" out'
 
 # Without a display device VZ_SCREENDUMP is unset, and the run dir's copy of
 # the script (the default VZ_RESULTS is RUN/results) gets qemu's refusal.
@@ -170,6 +174,46 @@ check "--module vkms=enable_overlay=1 and --modparam drm_kms_helper.fbdev_emulat
 	'[[ $RC -eq 0 ]] && has "^overlay=Y fbdev=N$" out'
 check "\$VZ_SCREENDUMP OUT.ppm writes qemu's 640x480 binary PPM of the scan-out" \
 	'[[ $RC -eq 0 ]] && has "^sd-ok$" out && has "^P6 640 480 255 $" out && has "^size=921615$" out'
+
+# --net tap: one boot. The guest sends 40 RFC 4175-like packets (extended
+# sequence 0xfff0.., across a 16-bit wrap; 0x10005 left out; marker on every
+# 8th) to net-rx on the tap's host side and polls VZ_NET_RX until they are
+# counted.
+if [[ $EUID -ne 0 ]]; then
+	for t in "--net tap: the guest interface and VZ_NET_* are set" \
+		"--net tap: net-rx on the tap counts the guest's packets (wrap, gap, frames)"; do
+		skip "$t" "--net tap needs root"
+	done
+else
+	run --no-vivid --net tap -- bash -c '
+	echo "net=$VZ_NET host=$VZ_NET_HOST guest=$VZ_NET_GUEST iface=$VZ_NET_IFACE ports=$VZ_NET_PORTS"
+	echo "addr=$(ip -4 -o addr show dev "$VZ_NET_IFACE" | awk "{ print \$4 }")"
+	python3 -c "
+import json, os, socket, struct, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for e in range(0xfff0, 0xfff0 + 40):
+    if e != 0x10005:
+        m = 0x80 if (e - 0xfff0) % 8 == 7 else 0
+        s.sendto(struct.pack(\"!BBHIIH\", 0x80, 96 | m, e & 0xffff, (e - 0xfff0) // 8, 7, e >> 16) + bytes(200),
+                 (os.environ[\"VZ_NET_HOST\"], 5004))
+for _ in range(50):
+    p = json.load(open(os.environ[\"VZ_NET_RX\"]))[\"ports\"][\"5004\"]
+    if p[\"datagrams\"] >= 39:
+        break
+    time.sleep(0.1)
+print(\"rx\", \" \".join(\"%s=%s\" % (k, p[k]) for k in (\"datagrams\", \"rtp_packets\", \"frames\",
+      \"missing\", \"gaps\", \"seq16_wraps\", \"ext_seq_first\", \"ext_seq_max\", \"timestamps\")))
+"'
+	check "--net tap: the guest interface and VZ_NET_* are set" \
+		'[[ $RC -eq 0 ]] && has "^net=tap host=10.77.66.1 guest=10.77.66.2 iface=eth[0-9] ports=5004,5006,5008$" out && has "^addr=10.77.66.2/24$" out'
+	check "--net tap: net-rx on the tap counts the guest's packets (wrap, gap, frames)" \
+		'[[ $RC -eq 0 ]] && has "^rx datagrams=39 rtp_packets=39 frames=5 missing=1 gaps=1 seq16_wraps=1 ext_seq_first=65520 ext_seq_max=65559 timestamps=5$" out'
+fi
+# Nothing of --net tap stays on (or ever reached) the host's own network.
+RC=0
+"$VM" --native --net tap -- true >"$WORK/out" 2>"$WORK/err" </dev/null || RC=$?
+check "--net tap leaves no tap on the host; --native --net tap is refused (exit 2)" \
+	'! ip link show vztap0 >/dev/null 2>&1 && [[ $RC -eq 2 ]] && has "needs the VM" err'
 
 # The guest side alone: no host answering the request is an error.
 fake=$WORK/fake-run
