@@ -8,11 +8,13 @@
 #include "registry.h"
 #include "sink-drm.h"
 #include "sink-null.h"
+#include "sink-rtp.h"
 #include "vz-config.h"
 
 const char vz_sink_specs_help[] =
         "null (releases at once: measures vzero itself), gst:\"DESCRIPTION\" (appsrc ! "
-        "DESCRIPTION) or drm[:DEVICE][,OPTION=VALUE...] (a screen, by KMS)";
+        "DESCRIPTION), drm[:DEVICE][,OPTION=VALUE...] (a screen, by KMS) or "
+        "rtp://HOST:PORT[?OPTION=VALUE&...] (RFC 4175 over UDP)";
 
 typedef int (*gst_create_fn)(const char *description, struct vz_sink *out, struct vz_err *err);
 
@@ -25,6 +27,8 @@ int vz_sink_create(const char *spec, struct vz_sink *out, struct vz_err *err)
 		return vz_sink_null_create(out, err);
 	if (!strncmp(spec, "drm", 3) && (!spec[3] || spec[3] == ':' || spec[3] == ','))
 		return vz_sink_drm_create(spec + 3, out, err);
+	if (!strncmp(spec, "rtp://", 6))
+		return vz_sink_rtp_create(spec, out, err);
 	if (!strncmp(spec, "gst:", 4)) {
 #if VZ_HAVE_GST
 		gst_create_fn fn =

@@ -4,6 +4,7 @@
  *   null                  releases at once (measures vzero itself)
  *   gst:"DESCRIPTION"     appsrc ! DESCRIPTION (the vzero-gst module)
  *   drm[:DEV][,K=V...]    a screen by KMS (sink-drm.h)
+ *   rtp://HOST:PORT[?..]  RFC 4175 over UDP (sink-rtp.h)
  * The registry sits above the pipeline and the sinks; neither knows it.
  */
 #ifndef VZERO_REGISTRY_H

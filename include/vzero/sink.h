@@ -86,6 +86,14 @@ struct vz_copy_site {
 	uint64_t bytes;
 };
 
+/* A count a sink keeps per frame, in its own terms (packets, sends,
+ * completions): the report divides it by the frames the sink got. */
+#define VZ_SINK_MAX_COUNTERS 8
+struct vz_sink_counter {
+	char name[24];
+	uint64_t total;
+};
+
 struct vz_sink_stats {
 	uint64_t frames;            /* pushed to the sink (filled in by the runner) */
 	uint64_t released;          /* released by the sink (runner) */
@@ -105,6 +113,8 @@ struct vz_sink_stats {
 	char ended[256];  /* why its stream ended early, if it did */
 	/* What the sink's "shown" time means on this device, in words. */
 	char shown_note[192];
+	unsigned ncounters;
+	struct vz_sink_counter counter[VZ_SINK_MAX_COUNTERS];
 };
 
 struct vz_sink_port;

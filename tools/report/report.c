@@ -340,6 +340,16 @@ void vz_report_print(FILE *out, const struct vz_report *r)
 			        "       shown: %" PRIu64 ", replaced before shown: %" PRIu64
 			        "; shown = %s\n",
 			        ss->shown, ss->replaced, STR_OR(ss->shown_note, "?"));
+		if (ss->ncounters) {
+			fputs("       per frame:", out);
+			for (unsigned k = 0; k < ss->ncounters && k < VZ_SINK_MAX_COUNTERS; k++)
+				fprintf(out, "%s %s %.2f", k ? "," : "",
+				        STR_OR(ss->counter[k].name, "?"),
+				        ss->frames
+				                ? (double)ss->counter[k].total / (double)ss->frames
+				                : 0.0);
+			fputc('\n', out);
+		}
 		if (ss->proof[0])
 			fprintf(out, "       proof: %s\n", ss->proof);
 	}
@@ -452,7 +462,14 @@ int vz_report_write_json(FILE *out, const struct vz_report *r)
 		vz_json_summary(out, &r->shown_sink[s]);
 		fputs(",\"shown_note\":", out);
 		vz_json_str(out, ss->shown_note);
-		fputc('}', out);
+		fputs(",\"counters\":{", out);
+		for (unsigned k = 0; k < ss->ncounters && k < VZ_SINK_MAX_COUNTERS; k++) {
+			if (k)
+				fputc(',', out);
+			vz_json_str(out, ss->counter[k].name);
+			fprintf(out, ":%" PRIu64, ss->counter[k].total);
+		}
+		fputs("}}", out);
 	}
 	fprintf(out, "],\"late_frames\":%" PRIu64 ",\"drops\":{", r->late_frames);
 	for (int c = VZ_DROP_DRIVER_GAP; c < VZ_DROP_CAUSES; c++)

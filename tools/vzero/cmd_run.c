@@ -37,6 +37,7 @@ enum {
 	OPT_SINK,
 	OPT_BUDGET,
 	OPT_POLICY,
+	OPT_SDP,
 	OPT_STATS_JSON,
 	OPT_PLOT,
 	OPT_RT,
@@ -52,6 +53,7 @@ struct run_opts {
 	struct vz_cli_capture cap;
 	const char *sinks[VZ_MAX_SINKS];
 	enum vz_sink_policy policy[VZ_MAX_SINKS];
+	char spec_buf[VZ_MAX_SINKS][1024]; /* specs --sdp rewrote */
 	unsigned nsinks;
 	unsigned budget;
 	bool stamp;
@@ -116,9 +118,20 @@ static void usage(FILE *out, const char *cmd)
 		        "                         overlay|ID, mode=WxH[@Hz], x=, y=, "
 		        "policy=mailbox|\n"
 		        "                         fifo, legacy=1, buffers=auto|import|alloc,\n"
-		        "                         writeback=FILE.ppm); repeat --sink for fan-out\n"
+		        "                         writeback=FILE.ppm); or "
+		        "rtp://HOST:PORT[?OPTION=\n"
+		        "                         VALUE&...]: RFC 4175 over UDP from the frame's\n"
+		        "                         pages (MSG_ZEROCOPY + GSO; IPv6 as [ADDR]; "
+		        "options\n"
+		        "                         mtu=, ttl=, iface=, pt=, ssrc=, seq=, zerocopy=\n"
+		        "                         auto|off, gso=auto|off, batch=N; capture UYVY,\n"
+		        "                         RGB3, BGR3, XR24 or XB24); repeat --sink for\n"
+		        "                         fan-out\n"
+		        "      --sdp FILE         for the rtp:// sink before it: write its "
+		        "session\n"
+		        "                         description (what receivers need) to FILE\n"
 		        "      --budget N         frames each sink may hold at once (default 2; a\n"
-		        "                         display 3, or 4 with policy=fifo)\n"
+		        "                         display or rtp 3, a display with policy=fifo 4)\n"
 		        "      --policy P         for the --sink before it: live (at its budget a\n"
 		        "                         frame is lost, the newest wins) or record "
 		        "(frames\n"
@@ -154,7 +167,13 @@ static void usage(FILE *out, const char *cmd)
 		        "matroskamux ! filesink location=out.mkv\" -t 10\n"
 		        "  vzero run -d vivid -f XR24 -s 640x480 --sink "
 		        "drm:vkms,plane=overlay,x=16,y=16 "
-		        "-t 10\n");
+		        "-t 10\n"
+		        "  vzero run -d vivid -f UYVY -s 1280x720 --sink "
+		        "rtp://239.1.2.3:5004?ttl=4 "
+		        "--sdp cam.sdp\n"
+		        "    (then: gst-launch-1.0 filesrc location=cam.sdp ! sdpdemux ! "
+		        "rtpvrawdepay ! "
+		        "videoconvert ! autovideosink)\n");
 	fprintf(out, "\nExit status: 0 done, 1 runtime failure, 2 bad arguments.\n");
 }
 
@@ -228,6 +247,42 @@ static int parse_cpus(const char *list, cpu_set_t *set)
 	return CPU_COUNT(set) ? 0 : -1;
 }
 
+/* --sdp FILE belongs to the rtp sink before it: it becomes that URI's
+ * sdp= option, the path %-escaped so any file name survives the query. */
+static int add_sdp(struct run_opts *o, const char *path)
+{
+	const char *spec = o->nsinks ? o->sinks[o->nsinks - 1] : NULL;
+	if (!spec || strncmp(spec, "rtp://", 6)) {
+		vz_cli_error(o->cmd, "--sdp applies to the --sink rtp://... before it: give "
+		                     "--sink rtp://HOST:PORT first");
+		return -1;
+	}
+	if (!*path || strstr(spec, "sdp=")) {
+		vz_cli_error(o->cmd, "--sdp '%s': %s", path,
+		             *path ? "that sink has an SDP file already" : "needs a file name");
+		return -1;
+	}
+	char *buf = o->spec_buf[o->nsinks - 1];
+	size_t cap = sizeof(o->spec_buf[0]);
+	int n = snprintf(buf, cap, "%s%ssdp=", spec, strchr(spec, '?') ? "&" : "?");
+	for (const unsigned char *c = (const unsigned char *)path; n >= 0 && *c; c++) {
+		bool plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		             (*c >= '0' && *c <= '9') || strchr("/._-~+,:", *c);
+		if ((size_t)n + 4 >= cap) {
+			n = -1;
+			break;
+		}
+		n += plain ? snprintf(buf + n, cap - (size_t)n, "%c", *c)
+		           : snprintf(buf + n, cap - (size_t)n, "%%%02X", *c);
+	}
+	if (n < 0) {
+		vz_cli_error(o->cmd, "--sdp: the path is too long");
+		return -1;
+	}
+	o->sinks[o->nsinks - 1] = buf;
+	return 0;
+}
+
 static int parse_args(struct run_opts *o, int argc, char **argv)
 {
 	static const struct option own[] = {
@@ -235,6 +290,7 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 	        {"sink", required_argument, NULL, OPT_SINK},
 	        {"budget", required_argument, NULL, OPT_BUDGET},
 	        {"policy", required_argument, NULL, OPT_POLICY},
+	        {"sdp", required_argument, NULL, OPT_SDP},
 	        {"stats-json", required_argument, NULL, OPT_STATS_JSON},
 	        {"plot", required_argument, NULL, OPT_PLOT},
 	        {"rt", required_argument, NULL, OPT_RT},
@@ -304,6 +360,12 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 				             optarg);
 				return VZ_EXIT_USAGE;
 			}
+			break;
+		case OPT_SDP:
+			if (jitter)
+				goto not_for_jitter;
+			if (add_sdp(o, optarg) < 0)
+				return VZ_EXIT_USAGE;
 			break;
 		case OPT_STATS_JSON:
 			o->stats_json = optarg;

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The network sink: `--sink rtp://HOST:PORT[?OPTION=VALUE&...]` sends every
+ * frame as RTP raw video (RFC 4175) from the frame's own pages.
+ *
+ *   HOST         IPv4 or IPv6 ([ADDR]), unicast or multicast, or a name
+ *   mtu=         IP packet size, 576..9000 (default 1500; never above what
+ *                the route takes, which is checked at start)
+ *   ttl=         TTL / hop limit (multicast default 1)
+ *   iface=       egress interface (multicast: IP_MULTICAST_IF; unicast:
+ *                SO_BINDTODEVICE, which needs CAP_NET_RAW)
+ *   pt=          payload type, 96..127 (default 96)
+ *   ssrc=, seq=  fixed SSRC / first extended sequence number (default
+ *                random, as RFC 3550 wants)
+ *   zerocopy=    auto (default): MSG_ZEROCOPY; off: plain sends
+ *   gso=         auto (default): UDP GSO batches; off: one datagram each
+ *   batch=N      at most N packets per send (default: what fits)
+ *   sdp=FILE     write the session description at start (the CLI's --sdp)
+ *
+ * Formats: UYVY as YCbCr-4:2:2, RGB3/BGR3 as RGB/BGR, XR24/AR24 (B,G,R,X
+ * memory) as BGRA and XB24/AB24 as RGBA: the padding byte travels as alpha.
+ * YUYV-family and planar YCbCr are refused with the capture format to use.
+ *
+ * Packets.  Extended sequence numbers (the 16-bit RTP field wraps every
+ * ~22 frames at 1080p60), the marker bit on a frame's last packet, 90 kHz
+ * timestamps from the capture time (CLOCK_MONOTONIC), a random offset.
+ * Short lines share a packet (continuation bit), long lines span packets
+ * in equal runs of pixel groups, so GSO batches cut into equal segments.
+ *
+ * Zero-copy.  Each packet is an iovec of a header and slices of the frame;
+ * batches go out with MSG_ZEROCOPY + UDP_SEGMENT in sendmmsg.  A frame is
+ * released once the kernel's completion notifications (the error queue,
+ * read on the loop) cover every send that carried it.  ENOBUFS waits for
+ * completions and retries: no packet is dropped for it.
+ *
+ * Honest accounting, by cause, as copy sites: completions flagged COPIED
+ * (loopback, veth, a device without scatter-gather/checksum offload);
+ * buffers that cannot be pinned (EFAULT: PFNMAP, dma-contig drivers) and
+ * GSO refused (EIO), both then sent by plain sends, whose bytes the kernel
+ * copies.  Per frame: packets, sends (batches), syscalls, notifications.
+ */
+#ifndef VZERO_SINK_RTP_H
+#define VZERO_SINK_RTP_H
+
+#include "errors.h"
+#include "sink.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* @uri: "rtp://...".  Resolves and connects now, so an unknown host, no
+ * route or a too large mtu= is said before capture starts. */
+int vz_sink_rtp_create(const char *uri, struct vz_sink *out, struct vz_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the RTP sink: the parts that need no socket, so unit tests
+ * drive them directly -- the URI, the RFC 4175 packet plan of a frame
+ * format, the headers, the SDP.
+ *
+ * The packet plan.  UDP GSO sends a batch of datagrams as one buffer cut
+ * into equal segments (only the last may be shorter), so vzero plans packets
+ * whose sizes repeat: a line that fits a packet shares it with whole
+ * neighbouring lines (k lines per packet, one segment header each, the
+ * continuation bit on all but the last); a longer line is cut into n equal
+ * runs of pixel groups (the last run of a line takes the remainder).  A
+ * packet never splits a pixel group, and its payload is always whole runs
+ * of frame memory: no byte of the picture is ever copied into a packet.
+ */
+#ifndef VZ_SINK_RTP_INTERNAL_H
+#define VZ_SINK_RTP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "errors.h"
+#include "format.h"
+
+#define VZ_RTP_HDR     12 /* fixed RTP header, no CSRC, no extension */
+#define VZ_RTP_ESN     2  /* RFC 4175 extended sequence number */
+#define VZ_RTP_SEG_HDR 6  /* length, F + line, C + offset */
+#define VZ_RTP_MIN_MTU 576
+#define VZ_RTP_MAX_MTU 9000
+
+/* What `--sink rtp://...` asked for. */
+struct vz_rtp_opts {
+	char host[256];
+	uint16_t port;
+	unsigned mtu;   /* IP packet size; default 1500 */
+	int ttl;        /* -1: the kernel's default (multicast: 1) */
+	char iface[32]; /* egress interface ("" the route's) */
+	uint8_t pt;     /* payload type, 96..127 */
+	bool have_ssrc;
+	uint32_t ssrc; /* random unless given */
+	bool have_seq;
+	uint32_t seq;   /* first extended sequence number (random unless given) */
+	int zerocopy;   /* 1 auto (default), 0 off */
+	int gso;        /* 1 auto (default), 0 off */
+	unsigned batch; /* packets per send; 0: the most the path takes */
+	char sdp[256];  /* write the session description here at start */
+};
+
+/* Parses "rtp://HOST:PORT[?K=V&...]" (IPv6 as [ADDR]:PORT).  -EINVAL with
+ * the offending part named and the options listed. */
+int vz_rtp_parse(const char *uri, struct vz_rtp_opts *o, struct vz_err *err);
+
+/* RFC 4175 sampling name of a V4L2 fourcc and its pixel group, or NULL
+ * with *why saying which capture format to use instead. */
+struct vz_rtp_sampling {
+	const char *name;   /* "YCbCr-4:2:2", "RGB", "BGRA" ... */
+	unsigned pg_bytes;  /* bytes per pixel group */
+	unsigned pg_pixels; /* pixels per pixel group */
+	unsigned depth;     /* bits per sample */
+	const char *note;   /* how the format maps, for the report ("" none) */
+};
+const struct vz_rtp_sampling *vz_rtp_sampling_of(uint32_t fourcc, const char **why);
+
+/* One run of frame memory in a packet. */
+struct vz_rtp_seg {
+	uint32_t src;    /* byte offset of the run from the picture's first line */
+	uint16_t len;    /* bytes */
+	uint16_t line;   /* line number */
+	uint16_t offset; /* pixel offset in the line */
+};
+
+struct vz_rtp_pkt {
+	uint32_t first_seg;
+	uint16_t nseg;
+	uint16_t size;     /* RTP packet bytes: headers + payload */
+	uint16_t hdr_size; /* 12 + 2 + 6 * nseg */
+};
+
+struct vz_rtp_plan {
+	const struct vz_rtp_sampling *sampling;
+	uint32_t width, height;
+	uint32_t line_bytes; /* picture bytes per line */
+	uint32_t stride;     /* memory bytes per line */
+	unsigned max_packet; /* RTP packet bytes the MTU allows */
+	unsigned npkts, nsegs;
+	unsigned lines_per_pkt; /* > 1: short lines share packets */
+	unsigned runs_per_line; /* > 1: long lines span packets */
+	unsigned max_hdr;       /* largest hdr_size */
+	uint64_t payload_bytes; /* picture bytes per frame */
+	struct vz_rtp_pkt *pkt;
+	struct vz_rtp_seg *seg;
+};
+
+/* Plans @fmt's packets for IP packets of @mtu bytes (IPv6: @ipv6 adds its
+ * larger header).  -EINVAL when the format cannot go without a copy (the
+ * message names the format to capture instead). */
+int vz_rtp_plan_build(struct vz_rtp_plan *p, const struct vz_format *fmt, unsigned mtu, bool ipv6,
+                      struct vz_err *err);
+void vz_rtp_plan_free(struct vz_rtp_plan *p); /* NULL-safe, idempotent */
+
+/* Writes packet @i's headers into @out (>= pkt->hdr_size bytes). */
+void vz_rtp_write_header(uint8_t *out, const struct vz_rtp_plan *p, unsigned i, uint32_t ext_seq,
+                         uint32_t ts, uint32_t ssrc, uint8_t pt, bool marker);
+
+/* The 90 kHz RTP clock of a CLOCK_MONOTONIC time, plus @offset. */
+uint32_t vz_rtp_ts90k(int64_t t_ns, uint32_t offset);
+
+/* Page fragments the kernel builds for @iov (each element not adjacent to
+ * the previous one starts a new fragment; each page it crosses adds one).
+ * A zero-copy send holds at most MAX_SKB_FRAGS of them. */
+unsigned vz_rtp_frags(const struct iovec *iov, unsigned n, unsigned page_size);
+
+/* The session description for @p's stream to @o's destination: what
+ * GStreamer's rtpvrawdepay (through sdpdemux or caps) and FFmpeg take.
+ * Returns the length, or -ENOSPC. */
+int vz_rtp_sdp(char *out, size_t len, const struct vz_rtp_opts *o, const struct vz_rtp_plan *p,
+               const struct vz_format *fmt, bool ipv6, bool multicast, const char *source_addr);
+
+#endif

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/* The RTP session as a person names it (the URI) and as a receiver learns
+ * it (the SDP); see sink/rtp-internal.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/videodev2.h>
+
+#include "rtp-internal.h"
+
+static const char keys[] = "mtu=576..9000, ttl=0..255, iface=NAME, pt=96..127, ssrc=N, seq=N, "
+                           "zerocopy=auto|off, gso=auto|off, batch=N, sdp=FILE";
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* %XX decoding in place (a file name may need it); -EINVAL on a bad one. */
+static int unescape(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		if (*r == '%') {
+			int hi = hexval(r[1]), lo = hi < 0 ? -1 : hexval(r[2]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				return -EINVAL;
+			*w++ = (char)(hi << 4 | lo);
+			r += 2;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return 0;
+}
+
+static int parse_ul(const char *v, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+	char *end;
+	if (!*v || *v == '-' || *v == '+')
+		return -EINVAL;
+	errno = 0;
+	unsigned long n = strtoul(v, &end, 0);
+	if (errno || *end || n < lo || n > hi)
+		return -EINVAL;
+	*out = n;
+	return 0;
+}
+
+static int option(struct vz_rtp_opts *o, char *kv, struct vz_err *err)
+{
+	char *v = strchr(kv, '=');
+	if (!v)
+		return vz_err_set(err, -EINVAL, "rtp sink: '%s' is not KEY=VALUE; options: %s", kv,
+		                  keys);
+	*v++ = '\0';
+	if (unescape(v) < 0)
+		return vz_err_set(err, -EINVAL, "rtp sink: bad %%-escape in %s=%s", kv, v);
+	unsigned long n = 0;
+	int r = 0;
+	if (!strcmp(kv, "mtu")) {
+		r = parse_ul(v, VZ_RTP_MIN_MTU, VZ_RTP_MAX_MTU, &n);
+		o->mtu = (unsigned)n;
+	} else if (!strcmp(kv, "ttl")) {
+		r = parse_ul(v, 0, 255, &n);
+		o->ttl = (int)n;
+	} else if (!strcmp(kv, "iface")) {
+		if (!*v || strlen(v) >= sizeof(o->iface))
+			r = -EINVAL;
+		snprintf(o->iface, sizeof(o->iface), "%s", v);
+	} else if (!strcmp(kv, "pt")) {
+		/* The dynamic range: raw video has no static payload type. */
+		r = parse_ul(v, 96, 127, &n);
+		o->pt = (uint8_t)n;
+	} else if (!strcmp(kv, "ssrc")) {
+		r = parse_ul(v, 0, UINT32_MAX, &n);
+		o->ssrc = (uint32_t)n;
+		o->have_ssrc = true;
+	} else if (!strcmp(kv, "seq")) {
+		r = parse_ul(v, 0, UINT32_MAX, &n);
+		o->seq = (uint32_t)n;
+		o->have_seq = true;
+	} else if (!strcmp(kv, "zerocopy") || !strcmp(kv, "gso")) {
+		int on = !strcmp(v, "auto") ? 1 : !strcmp(v, "off") ? 0 : -1;
+		if (on < 0)
+			r = -EINVAL;
+		*(kv[0] == 'z' ? &o->zerocopy : &o->gso) = on;
+	} else if (!strcmp(kv, "batch")) {
+		r = parse_ul(v, 1, 64, &n);
+		o->batch = (unsigned)n;
+	} else if (!strcmp(kv, "sdp")) {
+		if (!*v || strlen(v) >= sizeof(o->sdp))
+			r = -EINVAL;
+		snprintf(o->sdp, sizeof(o->sdp), "%s", v);
+	} else {
+		return vz_err_set(err, -EINVAL, "rtp sink: unknown option '%s'; options: %s", kv,
+		                  keys);
+	}
+	if (r < 0)
+		return vz_err_set(err, -EINVAL, "rtp sink: bad value '%s' for %s; options: %s", v,
+		                  kv, keys);
+	return 0;
+}
+
+int vz_rtp_parse(const char *uri, struct vz_rtp_opts *o, struct vz_err *err)
+{
+	static const char form[] = "rtp://HOST:PORT[?OPTION=VALUE&...] (IPv6: rtp://[ADDR]:PORT)";
+	memset(o, 0, sizeof(*o));
+	o->mtu = 1500;
+	o->ttl = -1;
+	o->pt = 96;
+	o->zerocopy = 1;
+	o->gso = 1;
+	if (!uri || strncmp(uri, "rtp://", 6))
+		return vz_err_set(err, -EINVAL, "rtp sink: expected %s", form);
+	char buf[1024];
+	if (strlen(uri) >= sizeof(buf))
+		return vz_err_set(err, -EINVAL, "rtp sink: the URI is longer than %zu bytes",
+		                  sizeof(buf) - 1);
+	snprintf(buf, sizeof(buf), "%s", uri + 6);
+	char *query = strchr(buf, '?');
+	if (query)
+		*query++ = '\0';
+	char *host = buf, *port;
+	if (*host == '[') {
+		char *close = strchr(host, ']');
+		if (!close || close[1] != ':')
+			return vz_err_set(err, -EINVAL,
+			                  "rtp sink: '%s': an IPv6 address goes in "
+			                  "brackets with the port after them, %s",
+			                  uri, form);
+		*close = '\0';
+		host++;
+		port = close + 2;
+	} else {
+		port = strrchr(host, ':');
+		if (!port || strchr(host, ':') != port)
+			return vz_err_set(err, -EINVAL,
+			                  "rtp sink: '%s' needs HOST:PORT (an IPv6 address goes in "
+			                  "brackets); %s",
+			                  uri, form);
+		*port++ = '\0';
+	}
+	unsigned long n;
+	if (!*host || strlen(host) >= sizeof(o->host))
+		return vz_err_set(err, -EINVAL, "rtp sink: '%s' has no host; %s", uri, form);
+	if (parse_ul(port, 1, 65535, &n) < 0)
+		return vz_err_set(err, -EINVAL, "rtp sink: port '%s' is not 1..65535; %s", port,
+		                  form);
+	snprintf(o->host, sizeof(o->host), "%.255s", host);
+	o->port = (uint16_t)n;
+	if (query) {
+		for (char *save = NULL, *kv = strtok_r(query, "&", &save); kv;
+		     kv = strtok_r(NULL, "&", &save)) {
+			int r = option(o, kv, err);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* RFC 4175's colorimetry names; what V4L2 calls the same. */
+static const char *colorimetry(const struct vz_format *f)
+{
+	uint32_t cs = f->colorspace ? f->colorspace : V4L2_COLORSPACE_SRGB;
+	uint32_t enc = f->ycbcr_enc ? f->ycbcr_enc : V4L2_MAP_YCBCR_ENC_DEFAULT(cs);
+	if (f->fourcc == V4L2_PIX_FMT_UYVY) {
+		if (enc == V4L2_YCBCR_ENC_709 || enc == V4L2_YCBCR_ENC_XV709)
+			return "BT709-2";
+		if (enc == V4L2_YCBCR_ENC_SMPTE240M)
+			return "SMPTE240M";
+		return "BT601-5";
+	}
+	if (cs == V4L2_COLORSPACE_SMPTE240M)
+		return "SMPTE240M";
+	if (cs == V4L2_COLORSPACE_SMPTE170M || cs == V4L2_COLORSPACE_470_SYSTEM_M ||
+	    cs == V4L2_COLORSPACE_470_SYSTEM_BG)
+		return "BT601-5";
+	return "BT709-2"; /* sRGB and Rec. 709 share primaries */
+}
+
+int vz_rtp_sdp(char *out, size_t len, const struct vz_rtp_opts *o, const struct vz_rtp_plan *p,
+               const struct vz_format *fmt, bool ipv6, bool multicast, const char *source_addr)
+{
+	const char *ip = ipv6 ? "IP6" : "IP4";
+	char conn[300];
+	/* IPv4 multicast carries its TTL in c=; IPv6 has none there. */
+	if (multicast && !ipv6)
+		snprintf(conn, sizeof(conn), "%s/%d", o->host, o->ttl >= 0 ? o->ttl : 1);
+	else
+		snprintf(conn, sizeof(conn), "%s", o->host);
+	int n = snprintf(out, len,
+	                 "v=0\r\n"
+	                 "o=- %u 1 IN %s %s\r\n"
+	                 "s=vzero\r\n"
+	                 "c=IN %s %s\r\n"
+	                 "t=0 0\r\n"
+	                 "m=video %u RTP/AVP %u\r\n"
+	                 "a=rtpmap:%u raw/90000\r\n"
+	                 "a=fmtp:%u sampling=%s; width=%u; height=%u; depth=%u; colorimetry=%s\r\n",
+	                 o->ssrc, ip, source_addr && *source_addr ? source_addr : o->host, ip, conn,
+	                 o->port, o->pt, o->pt, o->pt, p->sampling->name, p->width, p->height,
+	                 p->sampling->depth, colorimetry(fmt));
+	if (n < 0 || (size_t)n >= len)
+		return -ENOSPC;
+	if (fmt->fps_num && fmt->fps_den) {
+		int m;
+		if (fmt->fps_num % fmt->fps_den == 0)
+			m = snprintf(out + n, len - (size_t)n, "a=framerate:%u\r\n",
+			             fmt->fps_num / fmt->fps_den);
+		else
+			m = snprintf(out + n, len - (size_t)n, "a=framerate:%.3f\r\n",
+			             (double)fmt->fps_num / fmt->fps_den);
+		if (m < 0 || (size_t)(n + m) >= len)
+			return -ENOSPC;
+		n += m;
+	}
+	return n;
+}

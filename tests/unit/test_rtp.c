@@ -1,0 +1,652 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The RTP sink on the host: the RFC 4175 plan checked by depayloading it as
+ * a receiver would (every MTU from 576 to 9000, odd widths, long and short
+ * lines), headers across the 16-bit wrap, the URI's errors, the SDP, and
+ * the sink itself over loopback with a fake camera: every packet arrives,
+ * sequence numbers are continuous, and the kernel's copies are reported
+ * with their cause.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <linux/videodev2.h>
+
+#include "fake-source.h"
+#include "pipeline.h"
+#include "registry.h"
+#include "rtp-internal.h"
+
+static struct vz_format fmt_of(uint32_t fourcc, uint32_t w, uint32_t h, uint32_t stride)
+{
+	struct vz_format f = {
+	        .fourcc = fourcc, .width = w, .height = h, .fps_num = 30, .fps_den = 1};
+	uint32_t strides[VZ_MAX_PLANES] = {stride, 0, 0};
+	assert_int_equal(vz_format_layout(&f, strides), 0);
+	return f;
+}
+
+static unsigned get16(const uint8_t *b)
+{
+	return (unsigned)b[0] << 8 | b[1];
+}
+
+/*
+ * A receiver of one frame: parses each packet as RFC 4175 says, writes its
+ * segments into @out (tight lines) and checks what a depayloader relies
+ * on.  Returns the packets parsed.
+ */
+static unsigned depayload(const struct vz_rtp_plan *p, const uint8_t *pic, uint8_t *out,
+                          uint32_t seq0)
+{
+	const struct vz_rtp_sampling *s = p->sampling;
+	uint8_t hdr[VZ_RTP_HDR + VZ_RTP_ESN + VZ_RTP_SEG_HDR * 64];
+	uint8_t pkt[9000];
+	for (unsigned i = 0; i < p->npkts; i++) {
+		const struct vz_rtp_pkt *pk = &p->pkt[i];
+		assert_true(pk->hdr_size <= sizeof(hdr));
+		vz_rtp_write_header(hdr, p, i, seq0 + i, 1234, 0xabcdef01, 96, i + 1 == p->npkts);
+		/* What the iovec would carry: the header, then the runs. */
+		memcpy(pkt, hdr, pk->hdr_size);
+		size_t len = pk->hdr_size;
+		for (unsigned k = 0; k < pk->nseg; k++) {
+			const struct vz_rtp_seg *sg = &p->seg[pk->first_seg + k];
+			memcpy(pkt + len, pic + sg->src, sg->len);
+			len += sg->len;
+		}
+		assert_int_equal(len, pk->size);
+		assert_true(len <= p->max_packet);
+		assert_int_equal(pkt[0], 0x80);
+		assert_int_equal(pkt[1] & 0x7f, 96);
+		assert_int_equal(!!(pkt[1] & 0x80), i + 1 == p->npkts);
+		uint32_t seq = (uint32_t)get16(pkt + 12) << 16 | get16(pkt + 2);
+		assert_int_equal(seq, seq0 + i);
+		const uint8_t *h = pkt + 14, *data = NULL;
+		unsigned nseg = 0;
+		for (;;) {
+			nseg++;
+			if (!(get16(h + 4) & 0x8000))
+				break;
+			h += 6;
+		}
+		assert_int_equal(nseg, pk->nseg);
+		data = pkt + 14 + 6 * nseg;
+		h = pkt + 14;
+		for (unsigned k = 0; k < nseg; k++, h += 6) {
+			unsigned slen = get16(h), line = get16(h + 2) & 0x7fff;
+			unsigned off = get16(h + 4) & 0x7fff;
+			assert_int_equal(get16(h + 2) & 0x8000, 0); /* progressive */
+			assert_int_equal(slen % s->pg_bytes, 0);    /* whole pixel groups */
+			assert_int_equal(off % s->pg_pixels, 0);
+			size_t at = (size_t)line * p->line_bytes + off / s->pg_pixels * s->pg_bytes;
+			assert_true(line < p->height);
+			assert_true(at + slen <= (size_t)(line + 1) * p->line_bytes);
+			memcpy(out + at, data, slen);
+			data += slen;
+		}
+		assert_ptr_equal(data, pkt + len);
+	}
+	return p->npkts;
+}
+
+/* Everything a plan promises, for one format at one MTU. */
+static void check_plan(const struct vz_format *f, unsigned mtu, bool ipv6)
+{
+	struct vz_rtp_plan p;
+	struct vz_err err = {0};
+	int r = vz_rtp_plan_build(&p, f, mtu, ipv6, &err);
+	if (r < 0)
+		fail_msg("plan %ux%u at mtu %u: %s", f->width, f->height, mtu, err.msg);
+	size_t size = (size_t)f->plane[0].stride * f->height;
+	uint8_t *pic = malloc(size), *out = calloc(1, (size_t)p.line_bytes * f->height);
+	assert_non_null(pic);
+	assert_non_null(out);
+	for (size_t i = 0; i < size; i++)
+		pic[i] = (uint8_t)(i * 131 + i / 977);
+	depayload(&p, pic, out, 0xfff0);
+	for (uint32_t y = 0; y < f->height; y++)
+		assert_memory_equal(out + (size_t)y * p.line_bytes, pic + (size_t)y * p.stride,
+		                    p.line_bytes);
+	/* GSO cuts a batch into equal segments, the last may be shorter: a
+	 * packet of another size is a line's last run or the frame's last. */
+	for (unsigned i = 0; i < p.npkts; i++) {
+		bool line_end = p.runs_per_line > 1 && i % p.runs_per_line == p.runs_per_line - 1;
+		if (p.pkt[i].size != p.pkt[0].size && i + 1 != p.npkts && !line_end)
+			fail_msg("%ux%u mtu %u: packet %u is %u B, the first %u B", f->width,
+			         f->height, mtu, i, p.pkt[i].size, p.pkt[0].size);
+		assert_true(p.pkt[i].size <= p.pkt[0].size);
+	}
+	assert_int_equal(p.max_packet, mtu - (ipv6 ? 48 : 28));
+	vz_rtp_plan_free(&p);
+	vz_rtp_plan_free(&p); /* idempotent */
+	free(pic);
+	free(out);
+}
+
+static void test_plan_every_mtu(void **state)
+{
+	(void)state;
+	const struct vz_format f[] = {
+	        fmt_of(V4L2_PIX_FMT_UYVY, 640, 3, 0),    /* a line per packet, or two */
+	        fmt_of(V4L2_PIX_FMT_UYVY, 642, 2, 1344), /* padded stride */
+	        fmt_of(V4L2_PIX_FMT_UYVY, 1922, 2, 0),   /* runs that do not divide */
+	        fmt_of(V4L2_PIX_FMT_RGB24, 641, 2, 0),   /* odd width */
+	        fmt_of(V4L2_PIX_FMT_BGR24, 1, 5, 4),     /* many lines per packet */
+	        fmt_of(V4L2_PIX_FMT_XBGR32, 1920, 2, 0), fmt_of(V4L2_PIX_FMT_RGBX32, 7, 3, 0),
+	        fmt_of(V4L2_PIX_FMT_UYVY, 2, 2, 0),
+	};
+	for (unsigned k = 0; k < sizeof(f) / sizeof(f[0]); k++)
+		for (unsigned mtu = VZ_RTP_MIN_MTU; mtu <= VZ_RTP_MAX_MTU; mtu++)
+			check_plan(&f[k], mtu, mtu % 2);
+}
+
+static void test_plan_real_sizes(void **state)
+{
+	(void)state;
+	const unsigned mtus[] = {576, 1280, 1500, 4000, 9000};
+	for (unsigned m = 0; m < 5; m++) {
+		check_plan((struct vz_format[]){fmt_of(V4L2_PIX_FMT_UYVY, 640, 480, 0)}, mtus[m],
+		           false);
+		check_plan((struct vz_format[]){fmt_of(V4L2_PIX_FMT_UYVY, 1920, 1080, 0)}, mtus[m],
+		           false);
+	}
+	struct vz_rtp_plan p;
+	struct vz_format f = fmt_of(V4L2_PIX_FMT_UYVY, 640, 480, 0);
+	assert_int_equal(vz_rtp_plan_build(&p, &f, 1500, false, NULL), 0);
+	/* 1280-byte lines: one per packet, every packet the same size. */
+	assert_int_equal(p.npkts, 480);
+	assert_int_equal(p.lines_per_pkt, 1);
+	assert_int_equal(p.pkt[0].size, 1280 + 20);
+	assert_int_equal(p.pkt[479].size, 1280 + 20);
+	vz_rtp_plan_free(&p);
+	f = fmt_of(V4L2_PIX_FMT_UYVY, 1920, 1080, 0);
+	assert_int_equal(vz_rtp_plan_build(&p, &f, 1500, false, NULL), 0);
+	/* 3840-byte lines in three equal runs of 1280. */
+	assert_int_equal(p.runs_per_line, 3);
+	assert_int_equal(p.npkts, 3240);
+	assert_int_equal(p.pkt[2].size, p.pkt[0].size);
+	assert_int_equal(p.seg[1].offset, 640);
+	vz_rtp_plan_free(&p);
+	f = fmt_of(V4L2_PIX_FMT_UYVY, 320, 180, 0);
+	assert_int_equal(vz_rtp_plan_build(&p, &f, 1500, false, NULL), 0);
+	/* 640-byte lines: two per packet, continuation bit on the first. */
+	assert_int_equal(p.lines_per_pkt, 2);
+	assert_int_equal(p.npkts, 90);
+	uint8_t h[64];
+	vz_rtp_write_header(h, &p, 0, 7, 0, 0, 96, false);
+	assert_int_equal(get16(h + 14 + 4) & 0x8000, 0x8000);
+	assert_int_equal(get16(h + 20 + 4) & 0x8000, 0);
+	assert_int_equal(get16(h + 20 + 2), 1);
+	vz_rtp_plan_free(&p);
+}
+
+static void test_header_extended_sequence(void **state)
+{
+	(void)state;
+	struct vz_rtp_plan p;
+	struct vz_format f = fmt_of(V4L2_PIX_FMT_UYVY, 640, 4, 0);
+	assert_int_equal(vz_rtp_plan_build(&p, &f, 1500, false, NULL), 0);
+	uint8_t h[32];
+	vz_rtp_write_header(h, &p, 0, 0x0001ffff, 0x01020304, 0x0a0b0c0d, 100, false);
+	assert_int_equal(get16(h + 2), 0xffff);
+	assert_int_equal(get16(h + 12), 0x0001);
+	assert_int_equal(h[1], 100);
+	assert_int_equal(h[4], 1);
+	assert_int_equal(h[7], 4);
+	assert_int_equal(h[8], 0x0a);
+	vz_rtp_write_header(h, &p, 3, 0x00020000, 0, 0, 100, true);
+	assert_int_equal(get16(h + 2), 0);
+	assert_int_equal(get16(h + 12), 2);
+	assert_int_equal(h[1], 0x80 | 100);
+	assert_int_equal(get16(h + 14), 1280);
+	assert_int_equal(get16(h + 16), 3);
+	vz_rtp_plan_free(&p);
+}
+
+static void test_ts90k(void **state)
+{
+	(void)state;
+	assert_int_equal(vz_rtp_ts90k(VZ_NSEC_PER_SEC, 0), 90000);
+	assert_int_equal(vz_rtp_ts90k(VZ_NSEC_PER_SEC / 30, 0), 2999); /* truncated */
+	assert_int_equal(vz_rtp_ts90k(VZ_NSEC_PER_SEC / 30 + 1, 0), 3000);
+	assert_int_equal(vz_rtp_ts90k(11111, 0), 0);
+	assert_int_equal(vz_rtp_ts90k(11112, 0), 1);
+	assert_int_equal(vz_rtp_ts90k(0, 0xffffffffu), 0xffffffffu);
+	assert_int_equal(vz_rtp_ts90k(VZ_NSEC_PER_SEC, 0xffffffffu), 89999);
+	/* A year of uptime: 90 kHz ticks modulo 2^32, no overflow on the way. */
+	int64_t year = 365LL * 86400 * VZ_NSEC_PER_SEC;
+	assert_int_equal(vz_rtp_ts90k(year, 0), (uint32_t)(365ULL * 86400 * 90000));
+}
+
+static void test_frags(void **state)
+{
+	(void)state;
+	static uint8_t mem[4 * 4096] __attribute__((aligned(4096)));
+	struct iovec v[3] = {{mem, 100}, {mem + 100, 100}, {mem + 300, 10}};
+	assert_int_equal(vz_rtp_frags(v, 3, 4096), 2); /* first two merge */
+	v[0] = (struct iovec){mem + 4000, 200};        /* crosses a page */
+	assert_int_equal(vz_rtp_frags(v, 1, 4096), 2);
+	v[0] = (struct iovec){mem, 4096};
+	v[1] = (struct iovec){mem + 4096, 10}; /* adjacent but a new page */
+	assert_int_equal(vz_rtp_frags(v, 2, 4096), 2);
+	v[0] = (struct iovec){mem, 0};
+	assert_int_equal(vz_rtp_frags(v, 1, 4096), 0);
+}
+
+static void expect_refused(uint32_t fourcc, uint32_t w, const char *want)
+{
+	struct vz_format f = fmt_of(fourcc, w, 4, 0);
+	struct vz_rtp_plan p;
+	struct vz_err err = {0};
+	assert_int_equal(vz_rtp_plan_build(&p, &f, 1500, false, &err), -EINVAL);
+	if (!strstr(err.msg, want))
+		fail_msg("'%s' does not say '%s'", err.msg, want);
+	assert_null(p.pkt);
+}
+
+static void test_refused_formats(void **state)
+{
+	(void)state;
+	expect_refused(V4L2_PIX_FMT_YUYV, 640, "capture UYVY (-f UYVY)");
+	expect_refused(V4L2_PIX_FMT_YVYU, 640, "-f UYVY");
+	expect_refused(V4L2_PIX_FMT_NV12, 640, "4:2:0 group mixes two lines");
+	expect_refused(V4L2_PIX_FMT_YUV420, 640, "-f UYVY");
+	expect_refused(V4L2_PIX_FMT_NV16, 640, "-f UYVY");
+	expect_refused(V4L2_PIX_FMT_RGB32, 640, "XR24");
+	expect_refused(V4L2_PIX_FMT_GREY, 640, "UYVY");
+	expect_refused(V4L2_PIX_FMT_UYVY, 641, "even width");
+	struct vz_format f = fmt_of(V4L2_PIX_FMT_UYVY, 640, 4, 0);
+	struct vz_rtp_plan p;
+	struct vz_err err = {0};
+	assert_int_equal(vz_rtp_plan_build(&p, &f, 575, false, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "576..9000"));
+	assert_int_equal(vz_rtp_plan_build(&p, &f, 9001, false, &err), -EINVAL);
+	const char *why;
+	assert_non_null(vz_rtp_sampling_of(V4L2_PIX_FMT_XBGR32, &why));
+	assert_string_equal(vz_rtp_sampling_of(V4L2_PIX_FMT_XBGR32, &why)->name, "BGRA");
+	assert_non_null(strstr(vz_rtp_sampling_of(V4L2_PIX_FMT_XBGR32, &why)->note, "alpha"));
+	assert_string_equal(vz_rtp_sampling_of(V4L2_PIX_FMT_RGBX32, &why)->name, "RGBA");
+	assert_string_equal(vz_rtp_sampling_of(V4L2_PIX_FMT_RGB24, &why)->name, "RGB");
+	assert_string_equal(vz_rtp_sampling_of(V4L2_PIX_FMT_BGR24, &why)->name, "BGR");
+}
+
+static void test_uri_good(void **state)
+{
+	(void)state;
+	struct vz_rtp_opts o;
+	struct vz_err err = {0};
+	assert_int_equal(vz_rtp_parse("rtp://127.0.0.1:5004", &o, &err), 0);
+	assert_string_equal(o.host, "127.0.0.1");
+	assert_int_equal(o.port, 5004);
+	assert_int_equal(o.mtu, 1500);
+	assert_int_equal(o.pt, 96);
+	assert_int_equal(o.ttl, -1);
+	assert_int_equal(o.zerocopy, 1);
+	assert_false(o.have_ssrc);
+	assert_int_equal(vz_rtp_parse("rtp://[ff02::1%25lo]:6000?ttl=0&iface=lo", &o, &err), 0);
+	assert_string_equal(o.host, "ff02::1%25lo");
+	assert_int_equal(o.port, 6000);
+	assert_int_equal(o.ttl, 0);
+	assert_string_equal(o.iface, "lo");
+	assert_int_equal(vz_rtp_parse("rtp://239.1.2.3:5005?mtu=9000&pt=127&ssrc=0x1234&seq="
+	                              "65530&zerocopy=off&gso=off&batch=7&sdp=/tmp/a%20b%26c.sdp",
+	                              &o, &err),
+	                 0);
+	assert_int_equal(o.mtu, 9000);
+	assert_int_equal(o.pt, 127);
+	assert_true(o.have_ssrc);
+	assert_int_equal(o.ssrc, 0x1234);
+	assert_true(o.have_seq);
+	assert_int_equal(o.seq, 65530);
+	assert_int_equal(o.zerocopy, 0);
+	assert_int_equal(o.gso, 0);
+	assert_int_equal(o.batch, 7);
+	assert_string_equal(o.sdp, "/tmp/a b&c.sdp");
+}
+
+static void expect_bad(const char *uri, const char *want)
+{
+	struct vz_rtp_opts o;
+	struct vz_err err = {0};
+	assert_int_equal(vz_rtp_parse(uri, &o, &err), -EINVAL);
+	if (!strstr(err.msg, want))
+		fail_msg("%s: '%s' does not say '%s'", uri, err.msg, want);
+}
+
+static void test_uri_bad(void **state)
+{
+	(void)state;
+	expect_bad("udp://1.2.3.4:5004", "rtp://HOST:PORT");
+	expect_bad("rtp://1.2.3.4", "needs HOST:PORT");
+	expect_bad("rtp://::1:5004", "brackets");
+	expect_bad("rtp://[::1:5004", "brackets");
+	expect_bad("rtp://:5004", "no host");
+	expect_bad("rtp://1.2.3.4:0", "1..65535");
+	expect_bad("rtp://1.2.3.4:70000", "1..65535");
+	expect_bad("rtp://1.2.3.4:50x4", "1..65535");
+	expect_bad("rtp://1.2.3.4:5004?mtu=575", "bad value '575' for mtu");
+	expect_bad("rtp://1.2.3.4:5004?mtu=9001", "mtu=576..9000");
+	expect_bad("rtp://1.2.3.4:5004?mtu=-1500", "for mtu");
+	expect_bad("rtp://1.2.3.4:5004?pt=95", "pt=96..127");
+	expect_bad("rtp://1.2.3.4:5004?ttl=256", "for ttl");
+	expect_bad("rtp://1.2.3.4:5004?zerocopy=maybe", "zerocopy=auto|off");
+	expect_bad("rtp://1.2.3.4:5004?gso=1", "for gso");
+	expect_bad("rtp://1.2.3.4:5004?batch=0", "for batch");
+	expect_bad("rtp://1.2.3.4:5004?color=red", "unknown option 'color'");
+	expect_bad("rtp://1.2.3.4:5004?mtu", "is not KEY=VALUE");
+	expect_bad("rtp://1.2.3.4:5004?sdp=", "for sdp");
+	expect_bad("rtp://1.2.3.4:5004?sdp=a%2", "escape");
+	expect_bad("rtp://1.2.3.4:5004?ssrc=4294967296", "for ssrc");
+}
+
+static void test_sdp(void **state)
+{
+	(void)state;
+	struct vz_rtp_opts o;
+	struct vz_rtp_plan p;
+	char sdp[1024];
+	assert_int_equal(vz_rtp_parse("rtp://239.1.2.3:5004?ttl=4&ssrc=77&pt=98", &o, NULL), 0);
+	struct vz_format f = fmt_of(V4L2_PIX_FMT_UYVY, 640, 480, 0);
+	f.colorspace = V4L2_COLORSPACE_SMPTE170M;
+	assert_int_equal(vz_rtp_plan_build(&p, &f, 1500, false, NULL), 0);
+	assert_true(vz_rtp_sdp(sdp, sizeof(sdp), &o, &p, &f, false, true, "10.0.0.2") > 0);
+	assert_non_null(strstr(sdp, "v=0\r\n"));
+	assert_non_null(strstr(sdp, "o=- 77 1 IN IP4 10.0.0.2\r\n"));
+	assert_non_null(strstr(sdp, "c=IN IP4 239.1.2.3/4\r\n"));
+	assert_non_null(strstr(sdp, "m=video 5004 RTP/AVP 98\r\n"));
+	assert_non_null(strstr(sdp, "a=rtpmap:98 raw/90000\r\n"));
+	assert_non_null(strstr(sdp, "a=fmtp:98 sampling=YCbCr-4:2:2; width=640; height=480; "
+	                            "depth=8; colorimetry=BT601-5\r\n"));
+	assert_non_null(strstr(sdp, "a=framerate:30\r\n"));
+	assert_int_equal(vz_rtp_sdp(sdp, 40, &o, &p, &f, false, true, "x"), -ENOSPC);
+	vz_rtp_plan_free(&p);
+	assert_int_equal(vz_rtp_parse("rtp://[ff15::7]:5004", &o, NULL), 0);
+	f = fmt_of(V4L2_PIX_FMT_XBGR32, 320, 240, 0);
+	f.colorspace = V4L2_COLORSPACE_SRGB;
+	f.fps_num = 30000;
+	f.fps_den = 1001;
+	assert_int_equal(vz_rtp_plan_build(&p, &f, 1500, true, NULL), 0);
+	assert_true(vz_rtp_sdp(sdp, sizeof(sdp), &o, &p, &f, true, true, "::1") > 0);
+	assert_non_null(strstr(sdp, "c=IN IP6 ff15::7\r\n"));
+	assert_non_null(strstr(sdp, "sampling=BGRA; width=320; height=240; depth=8; "
+	                            "colorimetry=BT709-2"));
+	assert_non_null(strstr(sdp, "a=framerate:29.970\r\n"));
+	vz_rtp_plan_free(&p);
+}
+
+/* ---- the sink over loopback ---- */
+
+#define LW      640
+#define LH      24
+#define LFRAMES 60
+
+struct lo {
+	uint32_t w, h;
+	unsigned pkts_per_frame;
+	struct fake_source fs;
+	struct vz_loop *loop;
+	struct vz_pipeline *pipe;
+	int rx;
+	uint16_t port;
+	/* What arrived. */
+	unsigned packets, frames, bad_seq, bad_fill, bad_len, ts_changes;
+	uint32_t next_seq, last_ts;
+	bool have_seq;
+	uint64_t bytes;
+};
+
+static void lo_open_size(struct lo *l, uint32_t w, uint32_t h, const char *query)
+{
+	memset(l, 0, sizeof(*l));
+	l->w = w;
+	l->h = h;
+	l->rx = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	assert_true(l->rx >= 0);
+	int big = 8 << 20;
+	setsockopt(l->rx, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(l->rx, (struct sockaddr *)&a, sizeof(a)), 0);
+	socklen_t al = sizeof(a);
+	assert_int_equal(getsockname(l->rx, (struct sockaddr *)&a, &al), 0);
+	l->port = ntohs(a.sin_port);
+	assert_int_equal(fake_source_init(&l->fs, V4L2_PIX_FMT_UYVY, w, h, w * 2, w * 2 * h, 6), 0);
+	struct vz_rtp_plan p;
+	assert_int_equal(vz_rtp_plan_build(&p, &l->fs.fmt, 1500, false, NULL), 0);
+	l->pkts_per_frame = p.npkts;
+	vz_rtp_plan_free(&p);
+	assert_int_equal(vz_loop_create(&l->loop, NULL), 0);
+	struct vz_pipeline_config cfg = {.reconnect_timeout_ms = -1,
+	                                 .source = fake_source_as_source(&l->fs),
+	                                 .loop = l->loop,
+	                                 .telemetry_capacity = 1024};
+	assert_int_equal(vz_pipeline_create(&l->pipe, &cfg, NULL), 0);
+	char uri[256];
+	snprintf(uri, sizeof(uri), "rtp://127.0.0.1:%u?seq=65500%s", l->port, query);
+	struct vz_sink s;
+	struct vz_err err = {0};
+	if (vz_sink_create(uri, &s, &err) < 0)
+		fail_msg("%s: %s", uri, err.msg);
+	assert_int_equal(vz_pipeline_add_sink(l->pipe, &s, NULL, NULL), 0);
+}
+
+static void lo_open(struct lo *l, const char *query)
+{
+	lo_open_size(l, LW, LH, query);
+}
+
+static void lo_receive(struct lo *l)
+{
+	uint8_t b[2048];
+	for (;;) {
+		ssize_t n = recv(l->rx, b, sizeof(b), 0);
+		if (n < 0)
+			return;
+		/* Each datagram is one whole RTP packet: its segment headers
+		 * account for every byte (GSO cut it where vzero meant). */
+		size_t at = 14, data = 0;
+		do {
+			data += get16(b + at);
+			at += 6;
+		} while ((get16(b + at - 2) & 0x8000) && at + 6 <= (size_t)n);
+		if (at + data != (size_t)n)
+			l->bad_len++;
+		l->packets++;
+		l->bytes += (size_t)n;
+		uint32_t seq = (uint32_t)get16(b + 12) << 16 | get16(b + 2);
+		if (l->have_seq && seq != l->next_seq)
+			l->bad_seq++;
+		l->have_seq = true;
+		l->next_seq = seq + 1;
+		uint32_t ts = (uint32_t)b[4] << 24 | b[5] << 16 | b[6] << 8 | b[7];
+		if (l->packets > 1 && ts != l->last_ts)
+			l->ts_changes++;
+		l->last_ts = ts;
+		/* The fake camera fills a frame with one byte value. */
+		unsigned len = get16(b + 14);
+		for (unsigned i = 1; i < len; i++)
+			if (b[20 + i] != b[20]) {
+				l->bad_fill++;
+				break;
+			}
+		if (b[1] & 0x80)
+			l->frames++;
+	}
+}
+
+static void lo_run(struct lo *l, struct vz_pipeline_stats *st)
+{
+	assert_int_equal(vz_pipeline_start(l->pipe, NULL), 0);
+	for (unsigned i = 0; i < LFRAMES; i++) {
+		fake_source_produce(&l->fs, 1);
+		int64_t end = vz_now_ns() + 2 * VZ_NSEC_PER_SEC;
+		while ((l->fs.pending || vz_pipeline_inflight(l->pipe)) && vz_now_ns() < end)
+			vz_loop_dispatch(l->loop, 5);
+		lo_receive(l);
+	}
+	assert_int_equal(vz_pipeline_stop(l->pipe, NULL), 0);
+	int64_t end = vz_now_ns() + 2 * VZ_NSEC_PER_SEC;
+	while (vz_pipeline_inflight(l->pipe) && vz_now_ns() < end)
+		vz_loop_dispatch(l->loop, 5);
+	lo_receive(l);
+	vz_pipeline_get_stats(l->pipe, st);
+}
+
+static void lo_close(struct lo *l)
+{
+	vz_pipeline_destroy(l->pipe);
+	vz_loop_destroy(l->loop);
+	fake_source_fini(&l->fs);
+	close(l->rx);
+}
+
+static uint64_t counter_of(const struct vz_sink_stats *s, const char *name)
+{
+	for (unsigned i = 0; i < s->ncounters; i++)
+		if (!strcmp(s->counter[i].name, name))
+			return s->counter[i].total;
+	fail_msg("no counter %s", name);
+	return 0;
+}
+
+static void expect_every_packet(struct lo *l, const struct vz_sink_stats *s)
+{
+	unsigned pkts = LFRAMES * l->pkts_per_frame;
+	assert_int_equal(s->frames, LFRAMES);
+	assert_int_equal(s->released, LFRAMES);
+	assert_int_equal(l->frames, LFRAMES);
+	assert_int_equal(l->packets, pkts);
+	assert_int_equal(l->bad_seq, 0);
+	assert_int_equal(l->bad_fill, 0);
+	assert_int_equal(l->bad_len, 0);
+	assert_int_equal(l->ts_changes, LFRAMES - 1);
+	/* seq=65500 and more than 36 packets per frame: the 16-bit field
+	 * wrapped. */
+	assert_true(pkts > 36);
+	assert_int_equal(l->next_seq, 65500 + pkts);
+	assert_int_equal(counter_of(s, "packets"), pkts);
+}
+
+static void test_loopback_zerocopy_reports_kernel_copies(void **state)
+{
+	(void)state;
+	struct lo l;
+	struct vz_pipeline_stats st;
+	lo_open(&l, "");
+	lo_run(&l, &st);
+	const struct vz_sink_stats *s = &st.sink[0];
+	expect_every_packet(&l, s);
+	/* Loopback copies every zero-copy send: the kernel says so, and the
+	 * report carries it as a copy site with its cause. */
+	assert_int_equal(s->nsites, 1);
+	assert_string_equal(s->site[0].element, "kernel (lo)");
+	assert_non_null(strstr(s->site[0].reason, "ZEROCOPY_COPIED"));
+	assert_int_equal(s->bytes_copied, (uint64_t)LFRAMES * LW * 2 * LH);
+	assert_true(counter_of(s, "notifications") > 0);
+	/* Lines of 1280 B: one per packet, GSO batches of up to 7. */
+	assert_true(counter_of(s, "sends") >= LFRAMES * LH / 17);
+	assert_true(counter_of(s, "sends") < LFRAMES * LH);
+	assert_true(counter_of(s, "syscalls") <= counter_of(s, "sends"));
+	assert_non_null(strstr(s->proof, "MSG_ZEROCOPY + UDP GSO"));
+	assert_non_null(strstr(s->advice, "the kernel copied on lo"));
+	lo_close(&l);
+}
+
+static void test_loopback_plain_sends_counted(void **state)
+{
+	(void)state;
+	struct lo l;
+	struct vz_pipeline_stats st;
+	lo_open(&l, "&zerocopy=off&gso=off");
+	lo_run(&l, &st);
+	const struct vz_sink_stats *s = &st.sink[0];
+	expect_every_packet(&l, s);
+	assert_int_equal(s->nsites, 1);
+	assert_string_equal(s->site[0].element, "kernel (plain send)");
+	assert_int_equal(s->bytes_copied, (uint64_t)LFRAMES * LW * 2 * LH);
+	assert_int_equal(counter_of(s, "sends"), LFRAMES * LH);
+	assert_int_equal(counter_of(s, "notifications"), 0);
+	lo_close(&l);
+}
+
+/* Lines of 1922 pixels: three runs of 1284, 1284 and 1276 bytes, so GSO
+ * batches end at every line's short run. */
+static void test_loopback_unequal_runs(void **state)
+{
+	(void)state;
+	struct lo l;
+	struct vz_pipeline_stats st;
+	lo_open_size(&l, 1922, 8, "");
+	lo_run(&l, &st);
+	const struct vz_sink_stats *s = &st.sink[0];
+	expect_every_packet(&l, s);
+	assert_int_equal(l.pkts_per_frame, 24);
+	assert_int_equal(counter_of(s, "sends"), LFRAMES * 8);
+	assert_int_equal(s->bytes_copied, (uint64_t)LFRAMES * 1922 * 2 * 8);
+	lo_close(&l);
+}
+
+static void test_sink_create_errors(void **state)
+{
+	(void)state;
+	struct vz_sink s;
+	struct vz_err err = {0};
+	assert_int_equal(vz_sink_create("rtp://no-such-host.invalid:5004", &s, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "cannot resolve 'no-such-host.invalid'"));
+	vz_err_clear(&err);
+	assert_int_equal(vz_sink_create("rtp://127.0.0.1:5004?iface=nosuch0", &s, &err), -ENODEV);
+	assert_non_null(strstr(err.msg, "iface=nosuch0: no such network interface"));
+	vz_err_clear(&err);
+	assert_int_equal(vz_sink_create("rtp://127.0.0.1:5004?ttl=x", &s, &err), -EINVAL);
+	vz_err_clear(&err);
+	/* The path cannot take mtu=9000 only where its MTU is smaller; over
+	 * loopback (65536) it can. */
+	assert_int_equal(vz_sink_create("rtp://127.0.0.1:5004?mtu=9000", &s, &err), 0);
+	vz_sink_destroy(&s);
+	/* A format the sink cannot carry is refused when streaming starts. */
+	struct fake_source fs;
+	struct vz_loop *loop;
+	struct vz_pipeline *pipe;
+	assert_int_equal(fake_source_init(&fs, V4L2_PIX_FMT_YUYV, 64, 4, 128, 512, 4), 0);
+	assert_int_equal(vz_loop_create(&loop, NULL), 0);
+	struct vz_pipeline_config cfg = {
+	        .reconnect_timeout_ms = -1, .source = fake_source_as_source(&fs), .loop = loop};
+	assert_int_equal(vz_pipeline_create(&pipe, &cfg, NULL), 0);
+	assert_int_equal(vz_sink_create("rtp://127.0.0.1:5004", &s, &err), 0);
+	assert_int_equal(vz_pipeline_add_sink(pipe, &s, NULL, NULL), 0);
+	assert_int_equal(vz_pipeline_start(pipe, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "-f UYVY"));
+	vz_pipeline_destroy(pipe);
+	vz_loop_destroy(loop);
+	fake_source_fini(&fs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_plan_every_mtu),
+	        cmocka_unit_test(test_plan_real_sizes),
+	        cmocka_unit_test(test_header_extended_sequence),
+	        cmocka_unit_test(test_ts90k),
+	        cmocka_unit_test(test_frags),
+	        cmocka_unit_test(test_refused_formats),
+	        cmocka_unit_test(test_uri_good),
+	        cmocka_unit_test(test_uri_bad),
+	        cmocka_unit_test(test_sdp),
+	        cmocka_unit_test(test_loopback_zerocopy_reports_kernel_copies),
+	        cmocka_unit_test(test_loopback_plain_sends_counted),
+	        cmocka_unit_test(test_loopback_unequal_runs),
+	        cmocka_unit_test(test_sink_create_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
