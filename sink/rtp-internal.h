@@ -24,11 +24,12 @@
 #include "errors.h"
 #include "format.h"
 
-#define VZ_RTP_HDR     12 /* fixed RTP header, no CSRC, no extension */
-#define VZ_RTP_ESN     2  /* RFC 4175 extended sequence number */
-#define VZ_RTP_SEG_HDR 6  /* length, F + line, C + offset */
-#define VZ_RTP_MIN_MTU 576
-#define VZ_RTP_MAX_MTU 9000
+#define VZ_RTP_HDR       12 /* fixed RTP header, no CSRC, no extension */
+#define VZ_RTP_ESN       2  /* RFC 4175 extended sequence number */
+#define VZ_RTP_SEG_HDR   6  /* length, F + line, C + offset */
+#define VZ_RTP_MAX_LINES 64 /* lines sharing one packet, at most */
+#define VZ_RTP_MIN_MTU   576
+#define VZ_RTP_MAX_MTU   9000
 
 /* What `--sink rtp://...` asked for. */
 struct vz_rtp_opts {
@@ -42,7 +43,7 @@ struct vz_rtp_opts {
 	uint32_t ssrc; /* random unless given */
 	bool have_seq;
 	uint32_t seq;   /* first extended sequence number (random unless given) */
-	int zerocopy;   /* 1 auto (default), 0 off */
+	int zerocopy;   /* 1 auto (default: stops where the kernel copies anyway), 2 on, 0 off */
 	int gso;        /* 1 auto (default), 0 off */
 	unsigned batch; /* packets per send; 0: the most the path takes */
 	char sdp[256];  /* write the session description here at start */

@@ -88,6 +88,11 @@ int vz_rtp_plan_build(struct vz_rtp_plan *p, const struct vz_format *fmt, unsign
 		                  "rtp sink: %s frames cannot be sent as RFC 4175 "
 		                  "without a copy: %s",
 		                  vz_fourcc_str(fmt->fourcc, fcc), why);
+	if (fmt->field != V4L2_FIELD_NONE && fmt->field != V4L2_FIELD_ANY)
+		return vz_err_set(err, -EINVAL,
+		                  "rtp sink: interlaced capture (V4L2 field %u) would go out as "
+		                  "progressive; capture a progressive format",
+		                  fmt->field);
 	if (fmt->num_planes != 1 || !fmt->width || !fmt->height)
 		return vz_err_set(err, -EINVAL, "rtp sink: %ux%u %s is not a packed picture",
 		                  fmt->width, fmt->height, vz_fourcc_str(fmt->fourcc, fcc));
@@ -123,6 +128,9 @@ int vz_rtp_plan_build(struct vz_rtp_plan *p, const struct vz_format *fmt, unsign
 		k = room / (VZ_RTP_SEG_HDR + L);
 		if (k > fmt->height)
 			k = fmt->height;
+		/* Each line is an iovec of its own where the stride is padded. */
+		if (k > VZ_RTP_MAX_LINES)
+			k = VZ_RTP_MAX_LINES;
 		p->npkts = (fmt->height + k - 1) / k;
 		p->nsegs = fmt->height;
 	} else {

@@ -11,7 +11,7 @@
 #include "rtp-internal.h"
 
 static const char keys[] = "mtu=576..9000, ttl=0..255, iface=NAME, pt=96..127, ssrc=N, seq=N, "
-                           "zerocopy=auto|off, gso=auto|off, batch=N, sdp=FILE";
+                           "zerocopy=auto|on|off, gso=auto|off, batch=N, sdp=FILE";
 
 static int hexval(char c)
 {
@@ -74,7 +74,7 @@ static int option(struct vz_rtp_opts *o, char *kv, struct vz_err *err)
 		r = parse_ul(v, 0, 255, &n);
 		o->ttl = (int)n;
 	} else if (!strcmp(kv, "iface")) {
-		if (!*v || strlen(v) >= sizeof(o->iface))
+		if (!*v || strlen(v) >= 16) /* IFNAMSIZ */
 			r = -EINVAL;
 		snprintf(o->iface, sizeof(o->iface), "%s", v);
 	} else if (!strcmp(kv, "pt")) {
@@ -89,11 +89,17 @@ static int option(struct vz_rtp_opts *o, char *kv, struct vz_err *err)
 		r = parse_ul(v, 0, UINT32_MAX, &n);
 		o->seq = (uint32_t)n;
 		o->have_seq = true;
-	} else if (!strcmp(kv, "zerocopy") || !strcmp(kv, "gso")) {
-		int on = !strcmp(v, "auto") ? 1 : !strcmp(v, "off") ? 0 : -1;
-		if (on < 0)
+	} else if (!strcmp(kv, "zerocopy")) {
+		o->zerocopy = !strcmp(v, "auto")  ? 1
+		              : !strcmp(v, "on")  ? 2
+		              : !strcmp(v, "off") ? 0
+		                                  : -1;
+		if (o->zerocopy < 0)
 			r = -EINVAL;
-		*(kv[0] == 'z' ? &o->zerocopy : &o->gso) = on;
+	} else if (!strcmp(kv, "gso")) {
+		o->gso = !strcmp(v, "auto") ? 1 : !strcmp(v, "off") ? 0 : -1;
+		if (o->gso < 0)
+			r = -EINVAL;
 	} else if (!strcmp(kv, "batch")) {
 		r = parse_ul(v, 1, 64, &n);
 		o->batch = (unsigned)n;
@@ -150,6 +156,10 @@ int vz_rtp_parse(const char *uri, struct vz_rtp_opts *o, struct vz_err *err)
 			                  uri, form);
 		*port++ = '\0';
 	}
+	/* RFC 6874 writes an IPv6 zone as %25NAME in a URI. */
+	char *zone = strstr(host, "%25");
+	if (zone)
+		memmove(zone + 1, zone + 3, strlen(zone + 3) + 1);
 	unsigned long n;
 	if (!*host || strlen(host) >= sizeof(o->host))
 		return vz_err_set(err, -EINVAL, "rtp sink: '%s' has no host; %s", uri, form);

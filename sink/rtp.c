@@ -54,6 +54,10 @@
 #define ZC_RING       32768 /* ids in flight at most (bytes per id) */
 #define MAX_SKB_FRAGS 17    /* a zero-copy skb's page fragments (6.1) */
 #define IOV_PER_MSG   (GSO_MAX_SEGS * 3)
+/* Sends the kernel copied anyway before zerocopy=auto stops asking: the
+ * kernel's own advice (msg_zerocopy.rst), since pinning pages and reading
+ * notifications only to be copied costs more than a plain send. */
+#define ZC_GIVE_UP 32
 
 enum cause { C_KERNEL, C_PIN, C_GSO, C_OFF, C_NCAUSES };
 
@@ -101,6 +105,8 @@ struct rtp_sink {
 	bool zc_ok, gso_ok;
 	unsigned frag_limit;
 	uint32_t zc_next; /* the socket's next zero-copy id */
+	uint64_t copied_ids;
+	bool seen_uncopied, zc_given_up;
 	unsigned zc_open;
 	uint32_t zc_bytes[ZC_RING];
 	bool waiting_out, waiting_err, stopping, stopped_told, failed;
@@ -132,16 +138,15 @@ static void egress_device(struct rtp_sink *s)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	if (s->o.iface[0]) {
-		snprintf(s->dev, sizeof(s->dev), "%.15s", s->o.iface);
-		return;
-	}
-	snprintf(s->dev, sizeof(s->dev), "?");
+	snprintf(s->dev, sizeof(s->dev), "%.15s", s->o.iface[0] ? s->o.iface : "?");
 	if (getsockname(s->fd, (struct sockaddr *)&ss, &sl) < 0)
 		return;
 	char host[64] = "";
 	getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), NULL, 0, NI_NUMERICHOST);
-	snprintf(s->local, sizeof(s->local), "%s", host);
+	/* SDP has no zone: a link-local source goes in without its %iface. */
+	snprintf(s->local, sizeof(s->local), "%.*s", (int)strcspn(host, "%"), host);
+	if (s->o.iface[0])
+		return;
 	/* The interface holding our source address carries the packets
 	 * (multicast without iface= aside: the route decides there). */
 	struct ifaddrs *ifa = NULL;
@@ -174,8 +179,8 @@ static int open_socket(struct rtp_sink *s, struct vz_err *err)
 	snprintf(port, sizeof(port), "%u", s->o.port);
 	int r = getaddrinfo(s->o.host, port, &hints, &ai);
 	if (r)
-		return vz_err_set(err, -ENOENT, "rtp sink: cannot resolve '%s': %s", s->o.host,
-		                  gai_strerror(r));
+		return vz_err_set(err, r == EAI_NONAME || r == EAI_NODATA ? -ENOENT : -EAGAIN,
+		                  "rtp sink: cannot resolve '%s': %s", s->o.host, gai_strerror(r));
 	s->ipv6 = ai->ai_family == AF_INET6;
 	if (s->ipv6) {
 		const struct sockaddr_in6 *a = (const void *)ai->ai_addr;
@@ -265,6 +270,16 @@ static int open_socket(struct rtp_sink *s, struct vz_err *err)
 	 * sender's.  Messages name their destination instead. */
 	struct sockaddr unspec = {.sa_family = AF_UNSPEC};
 	connect(s->fd, &unspec, sizeof(unspec));
+	/* Disconnecting drops SO_BINDTODEVICE: bind again. */
+	if (s->o.iface[0] && !s->multicast &&
+	    setsockopt(s->fd, SOL_SOCKET, SO_BINDTODEVICE, s->o.iface,
+	               (socklen_t)strlen(s->o.iface)) < 0)
+		return vz_err_set(err, -errno, "rtp sink: iface=%s: SO_BINDTODEVICE: %s",
+		                  s->o.iface, strerror(errno));
+	/* Errors to the error queue: without it a packet the qdisc dropped is
+	 * reported as sent (UDP hides its ENOBUFS), and we retry on ENOBUFS.
+	 * ICMP errors come there too, counted as the network's. */
+	sockopt(s->fd, lvl, s->ipv6 ? IPV6_RECVERR : IP_RECVERR, 1);
 	if (s->path_mtu && s->o.mtu > s->path_mtu)
 		return vz_err_set(err, -EMSGSIZE,
 		                  "rtp sink: mtu=%u is larger than the path to %s takes (%u, "
@@ -375,11 +390,19 @@ static unsigned drain_inside(struct rtp_sink *s)
 			bool copied = e.ee_code & SO_EE_CODE_ZEROCOPY_COPIED;
 			if (copied)
 				s->copied_notes++;
+			else
+				s->seen_uncopied = true;
 			for (uint32_t id = e.ee_info;; id++) {
 				complete_id(s, id, copied);
 				done++;
+				s->copied_ids += copied;
 				if (id == e.ee_data)
 					break;
+			}
+			if (s->o.zerocopy == 1 && s->zc_ok && !s->seen_uncopied &&
+			    s->copied_ids >= ZC_GIVE_UP) {
+				s->zc_ok = false;
+				s->zc_given_up = true;
 			}
 		}
 	}
@@ -415,6 +438,10 @@ static void on_retry(void *data, uint64_t n)
 	(void)n;
 	struct rtp_sink *s = data;
 	drain(s);
+	if (s->waiting_out) {
+		s->waiting_out = false;
+		vz_loop_mod_fd(vz_port_loop(s->port), s->watch, EPOLLERR);
+	}
 	s->waiting_err = false;
 	pump(s);
 }
@@ -425,7 +452,7 @@ static void on_retry(void *data, uint64_t n)
  * batch of equal segments (the last may be shorter), within the fragment
  * limit of a zero-copy send.  Returns the packets it took. */
 static unsigned build_msg(struct rtp_sink *s, struct job *j, bool zc, unsigned first, unsigned slot,
-                          uint32_t *bytes)
+                          uint32_t *bytes, unsigned *frags_first)
 {
 	const struct vz_rtp_plan *p = &j->plan->p;
 	struct iovec *iov = s->iov[slot];
@@ -437,7 +464,8 @@ static unsigned build_msg(struct rtp_sink *s, struct job *j, bool zc, unsigned f
 	*bytes = 0;
 	for (unsigned i = first; i < p->npkts && n < most; i++) {
 		const struct vz_rtp_pkt *pk = &p->pkt[i];
-		if (pk->size > seg || total + pk->size > GSO_MAX_BYTES)
+		if (pk->size > seg || total + pk->size > GSO_MAX_BYTES ||
+		    niov + 1 + pk->nseg > IOV_PER_MSG)
 			break;
 		unsigned start = niov;
 		iov[niov++] = (struct iovec){j->hdr + (size_t)i * p->max_hdr, pk->hdr_size};
@@ -456,8 +484,10 @@ static unsigned build_msg(struct rtp_sink *s, struct job *j, bool zc, unsigned f
 			unsigned add = vz_rtp_frags(&iov[start], niov - start, (unsigned)s->page);
 			/* Adjacent to the previous packet's last run: the kernel
 			 * cannot merge across the header in between anyway. */
-			if (n && frags + add > s->frag_limit) {
+			if (frags + add > s->frag_limit) {
 				niov = start;
+				if (!n)
+					*frags_first = add;
 				break;
 			}
 			frags += add;
@@ -488,18 +518,20 @@ static unsigned build_msg(struct rtp_sink *s, struct job *j, bool zc, unsigned f
 
 static enum cause fallback_cause(const struct rtp_sink *s)
 {
-	if (!s->o.zerocopy || s->cause_why[C_OFF][0])
-		return C_OFF;
+	if (s->zc_given_up)
+		return C_KERNEL;
 	if (s->cause_why[C_PIN][0])
 		return C_PIN;
-	return C_GSO;
+	if (s->cause_why[C_GSO][0])
+		return C_GSO;
+	return C_OFF;
 }
 
 /* Sends what it can of the head job; false when it must wait. */
 static bool send_some(struct rtp_sink *s, struct job *j)
 {
 	const struct vz_rtp_plan *p = &j->plan->p;
-	unsigned pk[MMSG];
+	unsigned pk[MMSG], frags_first = 0;
 	uint32_t bytes[MMSG];
 	unsigned nm = 0, next = j->next;
 	bool zc = s->zc_ok;
@@ -507,9 +539,20 @@ static bool send_some(struct rtp_sink *s, struct job *j)
 		/* Every id must find its bytes in the ring. */
 		if (zc && s->zc_open + nm + 1 >= ZC_RING)
 			break;
-		pk[nm] = build_msg(s, j, zc, next, nm, &bytes[nm]);
+		pk[nm] = build_msg(s, j, zc, next, nm, &bytes[nm], &frags_first);
+		if (!pk[nm])
+			break;
 		next += pk[nm];
 		nm++;
+	}
+	if (!nm && frags_first) {
+		/* One packet alone needs more fragments than a zero-copy skb
+		 * holds (short lines on a padded stride). */
+		s->zc_ok = false;
+		snprintf(s->cause_why[C_OFF], sizeof(s->cause_why[C_OFF]),
+		         "a packet spans %u page fragments, a zero-copy send holds %u: plain sends",
+		         frags_first, s->frag_limit);
+		return true;
 	}
 	if (!nm) {
 		s->waiting_err = true;
@@ -523,7 +566,9 @@ static bool send_some(struct rtp_sink *s, struct job *j)
 		case EAGAIN:
 			s->eagain++;
 			s->waiting_out = true;
+			/* The timer is the way back should the watch not change. */
 			vz_loop_mod_fd(vz_port_loop(s->port), s->watch, EPOLLERR | EPOLLOUT);
+			vz_loop_set_timer(s->retry, vz_now_ns() + 10000000, 0);
 			return false;
 		case ENOBUFS:
 			/* Notifications pending on the socket's option memory: read
@@ -558,9 +603,13 @@ static bool send_some(struct rtp_sink *s, struct job *j)
 			break;
 		case EIO:
 			if (s->gso_ok && pk[0] > 1) {
+				/* udp_send_skb refuses GSO after the skb (and its
+				 * zero-copy id) was made: ids would drift, so plain
+				 * sends from here on. */
 				s->gso_ok = false;
+				s->zc_ok = false;
 				snprintf(s->cause_why[C_GSO], sizeof(s->cause_why[C_GSO]),
-				         "UDP GSO refused (EIO: no checksum offload on %s); plain "
+				         "UDP GSO refused (EIO: no checksum offload on %s?); plain "
 				         "sends",
 				         s->dev);
 				return true;
@@ -571,7 +620,15 @@ static bool send_some(struct rtp_sink *s, struct job *j)
 		case ENETDOWN:
 		case EADDRNOTAVAIL:
 		case EPERM:
-			/* The network, not vzero: this frame cannot go; the next may. */
+			/* The network, not vzero: this frame cannot go; the next may.
+			 * A netfilter drop (EPERM) comes after the kernel took the
+			 * send's zero-copy id: stop zero-copy so ids cannot drift. */
+			if (zc && e == EPERM) {
+				s->zc_ok = false;
+				snprintf(s->cause_why[C_OFF], sizeof(s->cause_why[C_OFF]),
+				         "a zero-copy send was refused (EPERM: a firewall?): plain "
+				         "sends");
+			}
 			s->send_errors++;
 			s->frames_cut++;
 			snprintf(s->last_error, sizeof(s->last_error), "%s", strerror(e));
@@ -585,6 +642,15 @@ static bool send_some(struct rtp_sink *s, struct job *j)
 		snprintf(msg, sizeof(msg), "rtp sink: sending to %s: %s", s->dest, strerror(e));
 		vz_port_fail(s->port, -e, msg);
 		s->failed = true;
+		/* Nothing more goes out: frames not sent are given back now (those
+		 * with sends in the kernel's hands when those complete), so the
+		 * stop can finish. */
+		while (s->nfifo) {
+			struct job *h = s->fifo[s->fifo_head];
+			h->next = h->plan->p.npkts;
+			s->frames_cut++;
+			job_sent(s, h);
+		}
 		return false;
 	}
 	for (int i = 0; i < r; i++) {
@@ -651,15 +717,21 @@ static int adopt(struct rtp_sink *s, struct vz_buffer_set *set, struct vz_err *e
 		char text[1024];
 		int n = vz_rtp_sdp(text, sizeof(text), &s->o, &b->p, fmt, s->ipv6, s->multicast,
 		                   s->local);
-		FILE *fp = n < 0 ? NULL : fopen(s->o.sdp, "w");
-		if (!fp || fputs(text, fp) < 0 || fclose(fp) != 0) {
-			r = -errno;
-			if (fp)
-				fclose(fp);
-			return vz_err_set(err, r ? r : -EIO,
-			                  "rtp sink: cannot write the SDP to %s: %s", s->o.sdp,
-			                  strerror(r ? -r : EIO));
+		if (n < 0)
+			return vz_err_set(err, -ENOSPC, "rtp sink: the SDP does not fit %zu bytes",
+			                  sizeof(text));
+		FILE *fp = fopen(s->o.sdp, "w");
+		r = !fp ? -errno : 0;
+		if (fp) {
+			bool ok = fputs(text, fp) >= 0;
+			int e = ok ? 0 : errno;
+			if (fclose(fp) != 0 && ok)
+				e = errno;
+			r = ok && !e ? 0 : -(e ? e : EIO);
 		}
+		if (r < 0)
+			return vz_err_set(err, r, "rtp sink: cannot write the SDP to %s: %s",
+			                  s->o.sdp, strerror(-r));
 		snprintf(s->sdp_note, sizeof(s->sdp_note), "SDP in %s%s", s->o.sdp,
 		         s->format_changes ? " (rewritten for the new format)" : "");
 	}
@@ -700,12 +772,17 @@ static int rtp_push(void *impl, struct vz_frame *f, struct vz_err *err)
 		if (!s->job[i].used)
 			j = &s->job[i];
 	struct vz_frame_map map;
-	if (!j || s->stopping || vz_frame_map_init(&map, f->fmt, f->buf, &f->info) < 0) {
-		if (j && !s->stopping)
-			s->frames_cut++;
+	if (!j || s->stopping || s->failed) {
+		s->frames_cut++;
 		vz_port_release(s->port, f);
 		return 0;
 	}
+	if (vz_frame_map_init(&map, f->fmt, f->buf, &f->info) < 0)
+		return vz_err_set(
+		        err, -EINVAL,
+		        "rtp sink: buffer %u has no CPU mapping covering the picture (the "
+		        "packets are slices of it)",
+		        f->buf->index);
 	const struct vz_rtp_plan *p = &s->plan->p;
 	size_t need = (size_t)p->npkts * p->max_hdr;
 	if (j->hdr_cap < need) {
@@ -783,8 +860,15 @@ static void rtp_stats(void *impl, struct vz_sink_stats *out)
 	snprintf(el, sizeof(el), "kernel (%s)", s->dev);
 	if (s->copied[C_KERNEL] || s->copy_events[C_KERNEL]) {
 		char why[96];
-		snprintf(why, sizeof(why),
-		         "SO_EE_CODE_ZEROCOPY_COPIED: %s cannot send from user pages", s->dev);
+		if (s->zc_given_up)
+			snprintf(why, sizeof(why),
+			         "SO_EE_CODE_ZEROCOPY_COPIED: %s copies anyway; plain sends after "
+			         "%u",
+			         s->dev, ZC_GIVE_UP);
+		else
+			snprintf(why, sizeof(why),
+			         "SO_EE_CODE_ZEROCOPY_COPIED: %s cannot send from user pages",
+			         s->dev);
 		add_site(out, el, why, s->copy_events[C_KERNEL], s->copied[C_KERNEL]);
 	}
 	static const char *const names[C_NCAUSES] = {"", "kernel (pinning)", "kernel (no GSO)",
@@ -809,6 +893,11 @@ static void rtp_stats(void *impl, struct vz_sink_stats *out)
 	              s->zc_ok ? (s->gso_ok ? "MSG_ZEROCOPY + UDP GSO" : "MSG_ZEROCOPY")
 	                       : (s->gso_ok ? "sendmsg + UDP GSO" : "sendmmsg"),
 	              (unsigned long long)s->copied_notes, (unsigned long long)s->notifications);
+	if (s->zc_given_up)
+		vz_msg_append(out->proof, sizeof(out->proof),
+		              "; plain sends after %u sends the kernel copied anyway (zerocopy=on "
+		              "keeps MSG_ZEROCOPY)",
+		              ZC_GIVE_UP);
 	if (p)
 		vz_msg_append(out->proof, sizeof(out->proof),
 		              "; %u packets/frame of <= %u B (%u line(s)/packet, %u run(s)/line), "

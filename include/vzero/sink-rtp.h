@@ -12,14 +12,21 @@
  *   pt=          payload type, 96..127 (default 96)
  *   ssrc=, seq=  fixed SSRC / first extended sequence number (default
  *                random, as RFC 3550 wants)
- *   zerocopy=    auto (default): MSG_ZEROCOPY; off: plain sends
+ *   zerocopy=    auto (default): MSG_ZEROCOPY, and plain sends once the
+ *                kernel reported it copied the first sends anyway (loopback,
+ *                veth: pinning pages to be copied costs more); on: always
+ *                MSG_ZEROCOPY; off: plain sends
  *   gso=         auto (default): UDP GSO batches; off: one datagram each
  *   batch=N      at most N packets per send (default: what fits)
  *   sdp=FILE     write the session description at start (the CLI's --sdp)
  *
  * Formats: UYVY as YCbCr-4:2:2, RGB3/BGR3 as RGB/BGR, XR24/AR24 (B,G,R,X
  * memory) as BGRA and XB24/AB24 as RGBA: the padding byte travels as alpha.
- * YUYV-family and planar YCbCr are refused with the capture format to use.
+ * YUYV-family, planar YCbCr and interlaced capture are refused with what
+ * to capture instead.  GStreamer's rtpvrawdepay takes all of them; FFmpeg
+ * (5.1) reads "BGRA"/"RGBA" as 3-byte BGR/RGB: send it UYVY, RGB3 or BGR3.
+ * Multicast loops back to local receivers (IP_MULTICAST_LOOP), which the
+ * kernel serves by copying: completions then say COPIED even on a NIC.
  *
  * Packets.  Extended sequence numbers (the 16-bit RTP field wraps every
  * ~22 frames at 1080p60), the marker bit on a frame's last packet, 90 kHz
@@ -31,10 +38,12 @@
  * batches go out with MSG_ZEROCOPY + UDP_SEGMENT in sendmmsg.  A frame is
  * released once the kernel's completion notifications (the error queue,
  * read on the loop) cover every send that carried it.  ENOBUFS waits for
- * completions and retries: no packet is dropped for it.
+ * completions and retries, as it does when the qdisc drops a send
+ * (IP_RECVERR makes UDP say so): no packet is lost to either.
  *
  * Honest accounting, by cause, as copy sites: completions flagged COPIED
- * (loopback, veth, a device without scatter-gather/checksum offload);
+ * (loopback, veth, a device without scatter-gather/checksum offload), and
+ * the plain sends zerocopy=auto then makes on that device;
  * buffers that cannot be pinned (EFAULT: PFNMAP, dma-contig drivers) and
  * GSO refused (EIO), both then sent by plain sends, whose bytes the kernel
  * copies.  Per frame: packets, sends (batches), syscalls, notifications.

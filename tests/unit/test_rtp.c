@@ -295,7 +295,7 @@ static void test_uri_good(void **state)
 	assert_int_equal(o.zerocopy, 1);
 	assert_false(o.have_ssrc);
 	assert_int_equal(vz_rtp_parse("rtp://[ff02::1%25lo]:6000?ttl=0&iface=lo", &o, &err), 0);
-	assert_string_equal(o.host, "ff02::1%25lo");
+	assert_string_equal(o.host, "ff02::1%lo"); /* RFC 6874's %25 */
 	assert_int_equal(o.port, 6000);
 	assert_int_equal(o.ttl, 0);
 	assert_string_equal(o.iface, "lo");
@@ -340,7 +340,7 @@ static void test_uri_bad(void **state)
 	expect_bad("rtp://1.2.3.4:5004?mtu=-1500", "for mtu");
 	expect_bad("rtp://1.2.3.4:5004?pt=95", "pt=96..127");
 	expect_bad("rtp://1.2.3.4:5004?ttl=256", "for ttl");
-	expect_bad("rtp://1.2.3.4:5004?zerocopy=maybe", "zerocopy=auto|off");
+	expect_bad("rtp://1.2.3.4:5004?zerocopy=maybe", "zerocopy=auto|on|off");
 	expect_bad("rtp://1.2.3.4:5004?gso=1", "for gso");
 	expect_bad("rtp://1.2.3.4:5004?batch=0", "for batch");
 	expect_bad("rtp://1.2.3.4:5004?color=red", "unknown option 'color'");
@@ -406,7 +406,7 @@ struct lo {
 	uint64_t bytes;
 };
 
-static void lo_open_size(struct lo *l, uint32_t w, uint32_t h, const char *query)
+static void lo_open_full(struct lo *l, uint32_t w, uint32_t h, uint32_t stride, const char *query)
 {
 	memset(l, 0, sizeof(*l));
 	l->w = w;
@@ -420,9 +420,15 @@ static void lo_open_size(struct lo *l, uint32_t w, uint32_t h, const char *query
 	socklen_t al = sizeof(a);
 	assert_int_equal(getsockname(l->rx, (struct sockaddr *)&a, &al), 0);
 	l->port = ntohs(a.sin_port);
-	assert_int_equal(fake_source_init(&l->fs, V4L2_PIX_FMT_UYVY, w, h, w * 2, w * 2 * h, 6), 0);
+	assert_int_equal(fake_source_init(&l->fs, V4L2_PIX_FMT_UYVY, w, h, stride, stride * h, 6),
+	                 0);
+	/* The sink's own reading of the options gives the MTU to plan for. */
+	struct vz_rtp_opts o;
+	char probe[128];
+	snprintf(probe, sizeof(probe), "rtp://127.0.0.1:1?pt=96%s", query);
+	assert_int_equal(vz_rtp_parse(probe, &o, NULL), 0);
 	struct vz_rtp_plan p;
-	assert_int_equal(vz_rtp_plan_build(&p, &l->fs.fmt, 1500, false, NULL), 0);
+	assert_int_equal(vz_rtp_plan_build(&p, &l->fs.fmt, o.mtu, false, NULL), 0);
 	l->pkts_per_frame = p.npkts;
 	vz_rtp_plan_free(&p);
 	assert_int_equal(vz_loop_create(&l->loop, NULL), 0);
@@ -440,6 +446,11 @@ static void lo_open_size(struct lo *l, uint32_t w, uint32_t h, const char *query
 	assert_int_equal(vz_pipeline_add_sink(l->pipe, &s, NULL, NULL), 0);
 }
 
+static void lo_open_size(struct lo *l, uint32_t w, uint32_t h, const char *query)
+{
+	lo_open_full(l, w, h, w * 2, query);
+}
+
 static void lo_open(struct lo *l, const char *query)
 {
 	lo_open_size(l, LW, LH, query);
@@ -447,7 +458,7 @@ static void lo_open(struct lo *l, const char *query)
 
 static void lo_receive(struct lo *l)
 {
-	uint8_t b[2048];
+	uint8_t b[9100];
 	for (;;) {
 		ssize_t n = recv(l->rx, b, sizeof(b), 0);
 		if (n < 0)
@@ -473,9 +484,8 @@ static void lo_receive(struct lo *l)
 			l->ts_changes++;
 		l->last_ts = ts;
 		/* The fake camera fills a frame with one byte value. */
-		unsigned len = get16(b + 14);
-		for (unsigned i = 1; i < len; i++)
-			if (b[20 + i] != b[20]) {
+		for (size_t i = at + 1; i < (size_t)n; i++)
+			if (b[i] != b[at]) {
 				l->bad_fill++;
 				break;
 			}
@@ -557,8 +567,35 @@ static void test_loopback_zerocopy_reports_kernel_copies(void **state)
 	assert_true(counter_of(s, "sends") >= LFRAMES * LH / 17);
 	assert_true(counter_of(s, "sends") < LFRAMES * LH);
 	assert_true(counter_of(s, "syscalls") <= counter_of(s, "sends"));
-	assert_non_null(strstr(s->proof, "MSG_ZEROCOPY + UDP GSO"));
+	/* zerocopy=auto stops asking once the kernel said it copies anyway. */
+	assert_non_null(strstr(s->proof, "plain sends after 32 sends the kernel copied anyway"));
+	assert_non_null(strstr(s->proof, "sendmsg + UDP GSO"));
+	assert_non_null(strstr(s->site[0].reason, "lo copies anyway"));
+	assert_true(counter_of(s, "notifications") < LFRAMES);
 	assert_non_null(strstr(s->advice, "the kernel copied on lo"));
+	lo_close(&l);
+}
+
+/* zerocopy=on keeps MSG_ZEROCOPY, every completion saying COPIED. */
+static void test_loopback_zerocopy_on_keeps_asking(void **state)
+{
+	(void)state;
+	struct lo l;
+	struct vz_pipeline_stats st;
+	lo_open(&l, "&zerocopy=on");
+	lo_run(&l, &st);
+	const struct vz_sink_stats *s = &st.sink[0];
+	expect_every_packet(&l, s);
+	assert_int_equal(s->nsites, 1);
+	assert_string_equal(s->site[0].element, "kernel (lo)");
+	assert_non_null(strstr(s->site[0].reason, "cannot send from user pages"));
+	assert_int_equal(s->bytes_copied, (uint64_t)LFRAMES * LW * 2 * LH);
+	assert_non_null(strstr(s->proof, "MSG_ZEROCOPY + UDP GSO"));
+	char want[64];
+	snprintf(want, sizeof(want), "%llu of %llu completions said COPIED",
+	         (unsigned long long)counter_of(s, "notifications"),
+	         (unsigned long long)counter_of(s, "notifications"));
+	assert_non_null(strstr(s->proof, want));
 	lo_close(&l);
 }
 
@@ -594,6 +631,31 @@ static void test_loopback_unequal_runs(void **state)
 	assert_int_equal(counter_of(s, "sends"), LFRAMES * 8);
 	assert_int_equal(s->bytes_copied, (uint64_t)LFRAMES * 1922 * 2 * 8);
 	lo_close(&l);
+}
+
+/* Short lines on a padded stride at mtu=9000: 27 lines per packet, each
+ * its own iovec -- more page fragments than a zero-copy send holds, so
+ * zerocopy=auto sends them plainly and says why; plain sends batch them
+ * without overrunning a message's iovecs. */
+static void test_loopback_padded_short_lines(void **state)
+{
+	(void)state;
+	const char *q[] = {"&mtu=9000", "&mtu=9000&zerocopy=off"};
+	for (unsigned k = 0; k < 2; k++) {
+		struct lo l;
+		struct vz_pipeline_stats st;
+		lo_open_full(&l, 160, 240, 384, q[k]);
+		lo_run(&l, &st);
+		const struct vz_sink_stats *s = &st.sink[0];
+		expect_every_packet(&l, s);
+		assert_int_equal(l.pkts_per_frame, 9); /* 27 + ... + 24 lines */
+		assert_int_equal(s->nsites, 1);
+		assert_string_equal(s->site[0].element, "kernel (plain send)");
+		if (!k)
+			assert_non_null(strstr(s->site[0].reason, "page fragments"));
+		assert_int_equal(s->bytes_copied, (uint64_t)LFRAMES * 160 * 2 * 240);
+		lo_close(&l);
+	}
 }
 
 static void test_sink_create_errors(void **state)
@@ -644,8 +706,10 @@ int main(void)
 	        cmocka_unit_test(test_uri_bad),
 	        cmocka_unit_test(test_sdp),
 	        cmocka_unit_test(test_loopback_zerocopy_reports_kernel_copies),
+	        cmocka_unit_test(test_loopback_zerocopy_on_keeps_asking),
 	        cmocka_unit_test(test_loopback_plain_sends_counted),
 	        cmocka_unit_test(test_loopback_unequal_runs),
+	        cmocka_unit_test(test_loopback_padded_short_lines),
 	        cmocka_unit_test(test_sink_create_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -124,7 +124,8 @@ static void usage(FILE *out, const char *cmd)
 		        "                         pages (MSG_ZEROCOPY + GSO; IPv6 as [ADDR]; "
 		        "options\n"
 		        "                         mtu=, ttl=, iface=, pt=, ssrc=, seq=, zerocopy=\n"
-		        "                         auto|off, gso=auto|off, batch=N; capture UYVY,\n"
+		        "                         auto|on|off, gso=auto|off, batch=N; capture "
+		        "UYVY,\n"
 		        "                         RGB3, BGR3, XR24 or XB24); repeat --sink for\n"
 		        "                         fan-out\n"
 		        "      --sdp FILE         for the rtp:// sink before it: write its "
@@ -257,7 +258,7 @@ static int add_sdp(struct run_opts *o, const char *path)
 		                     "--sink rtp://HOST:PORT first");
 		return -1;
 	}
-	if (!*path || strstr(spec, "sdp=")) {
+	if (!*path || strstr(spec, "?sdp=") || strstr(spec, "&sdp=")) {
 		vz_cli_error(o->cmd, "--sdp '%s': %s", path,
 		             *path ? "that sink has an SDP file already" : "needs a file name");
 		return -1;
