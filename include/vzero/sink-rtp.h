@@ -39,7 +39,9 @@
  * released once the kernel's completion notifications (the error queue,
  * read on the loop) cover every send that carried it.  ENOBUFS waits for
  * completions and retries, as it does when the qdisc drops a send
- * (IP_RECVERR makes UDP say so): no packet is lost to either.
+ * (IP_RECVERR makes UDP say so): no packet is lost to either.  What no
+ * sender sees: fq_codel (the default qdisc) may drop a long burst's packets
+ * at dequeue, after the send returned -- pacing is the cure for bursts.
  *
  * Honest accounting, by cause, as copy sites: completions flagged COPIED
  * (loopback, veth, a device without scatter-gather/checksum offload), and
