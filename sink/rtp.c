@@ -121,8 +121,8 @@ struct rtp_sink {
 		struct cmsghdr align;
 	} ctl[MMSG];
 	/* Accounting. */
-	uint64_t frames_sent, packets, sends, syscalls, notifications, copied_notes;
-	uint64_t enobufs, eagain, refused, send_errors, frames_cut, emsgsize;
+	uint64_t packets, sends, syscalls, notifications, copied_notes;
+	uint64_t enobufs, eagain, refused, send_errors, frames_cut;
 	uint64_t copied[C_NCAUSES], copy_events[C_NCAUSES];
 	char cause_why[C_NCAUSES][96];
 	char last_error[128];
@@ -317,7 +317,6 @@ static void job_finish(struct rtp_sink *s, struct job *j)
 	j->plan = NULL;
 	j->used = false;
 	s->busy--;
-	s->frames_sent++;
 	vz_port_release(s->port, f);
 	if (s->stopping && !s->busy && !s->stopped_told) {
 		s->stopped_told = true;
@@ -338,6 +337,15 @@ static void job_sent(struct rtp_sink *s, struct job *j)
 	fifo_pop(s);
 	if (!j->zc_open)
 		job_finish(s, j);
+}
+
+/* The head job's remaining packets will not go out: counted, and the frame
+ * given back once the kernel returned what it already has. */
+static void job_cut(struct rtp_sink *s, struct job *j)
+{
+	j->next = j->plan->p.npkts;
+	s->frames_cut++;
+	job_sent(s, j);
 }
 
 /* ---- completions ---- */
@@ -585,7 +593,6 @@ static bool send_some(struct rtp_sink *s, struct job *j)
 			s->refused++;
 			return true;
 		case EMSGSIZE:
-			s->emsgsize++;
 			if (zc && s->frag_limit > 2 && pk[0] > 1) {
 				s->frag_limit--;
 				return true;
@@ -630,10 +637,8 @@ static bool send_some(struct rtp_sink *s, struct job *j)
 				         "sends");
 			}
 			s->send_errors++;
-			s->frames_cut++;
 			snprintf(s->last_error, sizeof(s->last_error), "%s", strerror(e));
-			j->next = p->npkts;
-			job_sent(s, j);
+			job_cut(s, j);
 			return true;
 		default:
 			break;
@@ -645,12 +650,8 @@ static bool send_some(struct rtp_sink *s, struct job *j)
 		/* Nothing more goes out: frames not sent are given back now (those
 		 * with sends in the kernel's hands when those complete), so the
 		 * stop can finish. */
-		while (s->nfifo) {
-			struct job *h = s->fifo[s->fifo_head];
-			h->next = h->plan->p.npkts;
-			s->frames_cut++;
-			job_sent(s, h);
-		}
+		while (s->nfifo)
+			job_cut(s, s->fifo[s->fifo_head]);
 		return false;
 	}
 	for (int i = 0; i < r; i++) {

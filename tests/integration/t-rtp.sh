@@ -36,6 +36,13 @@ print(caps)
 PY
 }
 
+# One frame through the sink, for its SDP in FILE: what a receiver is
+# built from before the stream it will receive starts.
+write_sdp() { # dev fourcc WxH file
+	run "$VZ" run -d "$1" -f "$2" -s "$3" --sink rtp://127.0.0.1:5004 --sdp "$4" -n 1 --quiet
+	assert_eq "$rc" 0 "exit status of the SDP run"
+}
+
 # Starts net-rx in the background (NETNS: run it there); waits until it
 # listens.  Sets $rx_pid.
 start_netrx() { # out.json [netns] -- net-rx args...
@@ -81,9 +88,7 @@ test_rtp_gst_receiver_every_frame() {
 	dev=$(need_vivid 0)
 	vivid_reset "$dev"
 	# The SDP of the stream, then a receiver built from it, then the stream.
-	run "$VZ" run -d "$dev" -f UYVY -s 320x180 --sink rtp://127.0.0.1:5004 --sdp s.sdp -n 1 \
-		--quiet
-	assert_eq "$rc" 0 "exit status of the SDP run"
+	write_sdp "$dev" UYVY 320x180 s.sdp
 	cat s.sdp
 	assert_contains s.sdp "a=fmtp:96 sampling=YCbCr-4:2:2; width=320; height=180; depth=8"
 	local caps
@@ -117,9 +122,7 @@ test_rtp_sdpdemux_takes_the_sdp() {
 	local dev
 	dev=$(need_vivid 0)
 	vivid_reset "$dev"
-	run "$VZ" run -d "$dev" -f UYVY -s 320x180 --sink rtp://127.0.0.1:5004 --sdp s.sdp -n 1 \
-		--quiet
-	assert_eq "$rc" 0 "exit status of the SDP run"
+	write_sdp "$dev" UYVY 320x180 s.sdp
 	gst-launch-1.0 -q filesrc location=s.sdp ! sdpdemux latency=2000 ! rtpvrawdepay \
 		! videoconvert ! video/x-raw,format=RGB ! pngenc compression-level=1 \
 		! multifilesink location=d%04d.png &
@@ -156,8 +159,7 @@ rtp_picture() { # fourcc sampling bytes-per-pixel
 		fail "v4l2-ctl could not capture a reference frame"
 	local size=$((640 * 480 * bpp))
 	tail -c "$size" ref.all >ref.raw
-	run "$VZ" run -d "$dev" -f "$fcc" -s 640x480 --sink rtp://127.0.0.1:5004 --sdp s.sdp -n 1 \
-		--quiet
+	write_sdp "$dev" "$fcc" 640x480 s.sdp
 	assert_contains s.sdp "sampling=$2;"
 	gst-launch-1.0 -q udpsrc address=127.0.0.1 port=5004 buffer-size=16777216 \
 		caps="$(sdp_caps s.sdp)" ! rtpvrawdepay ! filesink location=rx.raw &
@@ -415,9 +417,7 @@ test_rtp_ffmpeg_takes_the_sdp() {
 	dev=$(need_vivid 0)
 	command -v ffmpeg >/dev/null || skip "ffmpeg is not installed (apt-get install ffmpeg)"
 	vivid_reset "$dev"
-	run "$VZ" run -d "$dev" -f UYVY -s 320x180 --sink rtp://127.0.0.1:5004 --sdp s.sdp -n 1 \
-		--quiet
-	assert_eq "$rc" 0 "exit status of the SDP run"
+	write_sdp "$dev" UYVY 320x180 s.sdp
 	ffmpeg -nostdin -loglevel error -protocol_whitelist file,udp,rtp -i s.sdp -frames:v 5 \
 		-pix_fmt rgb24 f%02d.png 2>ffmpeg.err &
 	local fpid=$!

@@ -529,6 +529,18 @@ static uint64_t counter_of(const struct vz_sink_stats *s, const char *name)
 	return 0;
 }
 
+/* The sink's only copy site: who (@element), why (@reason, if given) and
+ * how many bytes. */
+static void expect_one_site(const struct vz_sink_stats *s, const char *element, const char *reason,
+                            uint64_t bytes)
+{
+	assert_int_equal(s->nsites, 1);
+	assert_string_equal(s->site[0].element, element);
+	if (reason)
+		assert_non_null(strstr(s->site[0].reason, reason));
+	assert_int_equal(s->bytes_copied, bytes);
+}
+
 static void expect_every_packet(struct lo *l, const struct vz_sink_stats *s)
 {
 	unsigned pkts = LFRAMES * l->pkts_per_frame;
@@ -558,10 +570,7 @@ static void test_loopback_zerocopy_reports_kernel_copies(void **state)
 	expect_every_packet(&l, s);
 	/* Loopback copies every zero-copy send: the kernel says so, and the
 	 * report carries it as a copy site with its cause. */
-	assert_int_equal(s->nsites, 1);
-	assert_string_equal(s->site[0].element, "kernel (lo)");
-	assert_non_null(strstr(s->site[0].reason, "ZEROCOPY_COPIED"));
-	assert_int_equal(s->bytes_copied, (uint64_t)LFRAMES * LW * 2 * LH);
+	expect_one_site(s, "kernel (lo)", "ZEROCOPY_COPIED", (uint64_t)LFRAMES * LW * 2 * LH);
 	assert_true(counter_of(s, "notifications") > 0);
 	/* Lines of 1280 B: one per packet, GSO batches of up to 7. */
 	assert_true(counter_of(s, "sends") >= LFRAMES * LH / 17);
@@ -586,10 +595,8 @@ static void test_loopback_zerocopy_on_keeps_asking(void **state)
 	lo_run(&l, &st);
 	const struct vz_sink_stats *s = &st.sink[0];
 	expect_every_packet(&l, s);
-	assert_int_equal(s->nsites, 1);
-	assert_string_equal(s->site[0].element, "kernel (lo)");
-	assert_non_null(strstr(s->site[0].reason, "cannot send from user pages"));
-	assert_int_equal(s->bytes_copied, (uint64_t)LFRAMES * LW * 2 * LH);
+	expect_one_site(s, "kernel (lo)", "cannot send from user pages",
+	                (uint64_t)LFRAMES * LW * 2 * LH);
 	assert_non_null(strstr(s->proof, "MSG_ZEROCOPY + UDP GSO"));
 	char want[64];
 	snprintf(want, sizeof(want), "%llu of %llu completions said COPIED",
@@ -608,9 +615,7 @@ static void test_loopback_plain_sends_counted(void **state)
 	lo_run(&l, &st);
 	const struct vz_sink_stats *s = &st.sink[0];
 	expect_every_packet(&l, s);
-	assert_int_equal(s->nsites, 1);
-	assert_string_equal(s->site[0].element, "kernel (plain send)");
-	assert_int_equal(s->bytes_copied, (uint64_t)LFRAMES * LW * 2 * LH);
+	expect_one_site(s, "kernel (plain send)", NULL, (uint64_t)LFRAMES * LW * 2 * LH);
 	assert_int_equal(counter_of(s, "sends"), LFRAMES * LH);
 	assert_int_equal(counter_of(s, "notifications"), 0);
 	lo_close(&l);
@@ -649,11 +654,8 @@ static void test_loopback_padded_short_lines(void **state)
 		const struct vz_sink_stats *s = &st.sink[0];
 		expect_every_packet(&l, s);
 		assert_int_equal(l.pkts_per_frame, 9); /* 27 + ... + 24 lines */
-		assert_int_equal(s->nsites, 1);
-		assert_string_equal(s->site[0].element, "kernel (plain send)");
-		if (!k)
-			assert_non_null(strstr(s->site[0].reason, "page fragments"));
-		assert_int_equal(s->bytes_copied, (uint64_t)LFRAMES * 160 * 2 * 240);
+		expect_one_site(s, "kernel (plain send)", k ? NULL : "page fragments",
+		                (uint64_t)LFRAMES * 160 * 2 * 240);
 		lo_close(&l);
 	}
 }
