@@ -47,7 +47,21 @@ struct vz_rtp_opts {
 	int gso;        /* 1 auto (default), 0 off */
 	unsigned batch; /* packets per send; 0: the most the path takes */
 	char sdp[256];  /* write the session description here at start */
+	/* Pacing (ST 2110-21 style): off sends a frame back to back; linear
+	 * spreads its packets evenly over the frame interval; gapped over the
+	 * interval's active part only (ST 2110-21's RACTIVE). */
+	int pace;       /* VZ_RTP_PACE_* */
+	int pacer;      /* VZ_RTP_PACER_*: who keeps the launch times */
+	unsigned burst; /* packets leaving back to back at most; 0: 4 when paced */
+	/* RTCP sender reports: -1 off, 0 the RTP port + 1 (RFC 3550) */
+	int rtcp_port;
+	int clock;               /* VZ_RTP_CLOCK_*: the wall clock of the reports */
+	int64_t clock_offset_ns; /* added to it (e.g. PTP time - CLOCK_REALTIME) */
 };
+
+enum { VZ_RTP_PACE_OFF, VZ_RTP_PACE_LINEAR, VZ_RTP_PACE_GAPPED };
+enum { VZ_RTP_PACER_AUTO, VZ_RTP_PACER_TXTIME, VZ_RTP_PACER_TIMER };
+enum { VZ_RTP_CLOCK_REALTIME, VZ_RTP_CLOCK_TAI };
 
 /* Parses "rtp://HOST:PORT[?K=V&...]" (IPv6 as [ADDR]:PORT).  -EINVAL with
  * the offending part named and the options listed. */
@@ -113,8 +127,40 @@ uint32_t vz_rtp_ts90k(int64_t t_ns, uint32_t offset);
  * A zero-copy send holds at most MAX_SKB_FRAGS of them. */
 unsigned vz_rtp_frags(const struct iovec *iov, unsigned n, unsigned page_size);
 
+/* Pacing.  A frame's packets leave at launch times spread over @span_ns
+ * from @t0 (CLOCK_MONOTONIC): evenly for linear, over the active part of
+ * the span for gapped.  Packet @i's launch time: */
+struct vz_rtp_pace {
+	int mode; /* VZ_RTP_PACE_* */
+	int64_t t0, span_ns;
+	unsigned npkts;
+	uint32_t height; /* for gapped: the active fraction of the interval */
+};
+int64_t vz_rtp_launch(const struct vz_rtp_pace *pc, unsigned i);
+
+/* ST 2110-21's RACTIVE: the part of a frame interval that carries active
+ * lines (1080/1125 for 1080-line video, 720/750, 486 or 480/525,
+ * 576/625; otherwise 1080/1125's ratio), as numerator/denominator. */
+void vz_rtp_active(uint32_t height, uint32_t *num, uint32_t *den);
+
+/* The root qdisc of network interface @ifindex ("fq", "fq_codel",
+ * "noqueue" ...) into @kind, and whether SO_TXTIME launch times hold on it:
+ * fq at the root, or mq/mqprio with fq under every queue.  Negative errno
+ * when netlink cannot say. */
+int vz_rtp_qdisc(unsigned ifindex, char *kind, size_t len, bool *txtime);
+
+/* RFC 3550 NTP format (seconds since 1900 . 2^-32) of Unix time in ns. */
+uint64_t vz_rtp_ntp(int64_t unix_ns);
+
+/* An RTCP compound packet: a sender report mapping @ntp to @rtp_ts, an SDES
+ * with @cname, and a BYE when @bye.  Returns its length, or -ENOSPC. */
+int vz_rtcp_sr(uint8_t *out, size_t len, uint32_t ssrc, uint64_t ntp, uint32_t rtp_ts,
+               uint32_t packets, uint32_t octets, const char *cname, bool bye);
+
 /* The session description for @p's stream to @o's destination: what
- * GStreamer's rtpvrawdepay (through sdpdemux or caps) and FFmpeg take.
+ * GStreamer's rtpvrawdepay (through sdpdemux or caps) and FFmpeg take,
+ * with ST 2110-20's format parameters where they apply and the RTCP port
+ * (RFC 3605).
  * Returns the length, or -ENOSPC. */
 int vz_rtp_sdp(char *out, size_t len, const struct vz_rtp_opts *o, const struct vz_rtp_plan *p,
                const struct vz_format *fmt, bool ipv6, bool multicast, const char *source_addr);

@@ -2,6 +2,9 @@
 /* The RTP session as a person names it (the URI) and as a receiver learns
  * it (the SDP); see sink/rtp-internal.h. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +14,9 @@
 #include "rtp-internal.h"
 
 static const char keys[] = "mtu=576..9000, ttl=0..255, iface=NAME, pt=96..127, ssrc=N, seq=N, "
-                           "zerocopy=auto|on|off, gso=auto|off, batch=N, sdp=FILE";
+                           "zerocopy=auto|on|off, gso=auto|off, batch=N, sdp=FILE, "
+                           "pace=off|linear|gapped, pacer=auto|txtime|timer, burst=1..64, "
+                           "rtcp=PORT|off, clock=realtime|tai, clock_offset=NS";
 
 static int hexval(char c)
 {
@@ -103,6 +108,44 @@ static int option(struct vz_rtp_opts *o, char *kv, struct vz_err *err)
 	} else if (!strcmp(kv, "batch")) {
 		r = parse_ul(v, 1, 64, &n);
 		o->batch = (unsigned)n;
+	} else if (!strcmp(kv, "pace")) {
+		o->pace = !strcmp(v, "off")      ? VZ_RTP_PACE_OFF
+		          : !strcmp(v, "linear") ? VZ_RTP_PACE_LINEAR
+		          : !strcmp(v, "gapped") ? VZ_RTP_PACE_GAPPED
+		                                 : -1;
+		if (o->pace < 0)
+			r = -EINVAL;
+	} else if (!strcmp(kv, "pacer")) {
+		o->pacer = !strcmp(v, "auto")     ? VZ_RTP_PACER_AUTO
+		           : !strcmp(v, "txtime") ? VZ_RTP_PACER_TXTIME
+		           : !strcmp(v, "timer")  ? VZ_RTP_PACER_TIMER
+		                                  : -1;
+		if (o->pacer < 0)
+			r = -EINVAL;
+	} else if (!strcmp(kv, "burst")) {
+		r = parse_ul(v, 1, 64, &n);
+		o->burst = (unsigned)n;
+	} else if (!strcmp(kv, "rtcp")) {
+		if (!strcmp(v, "off")) {
+			o->rtcp_port = -1;
+		} else {
+			r = parse_ul(v, 1, 65535, &n);
+			o->rtcp_port = (int)n;
+		}
+	} else if (!strcmp(kv, "clock")) {
+		o->clock = !strcmp(v, "realtime") ? VZ_RTP_CLOCK_REALTIME
+		           : !strcmp(v, "tai")    ? VZ_RTP_CLOCK_TAI
+		                                  : -1;
+		if (o->clock < 0)
+			r = -EINVAL;
+	} else if (!strcmp(kv, "clock_offset")) {
+		char *end;
+		errno = 0;
+		long long off = strtoll(v, &end, 10);
+		/* A day either way: more is a unit mistake, not a clock. */
+		if (!*v || *end || errno || off > 86400000000000LL || off < -86400000000000LL)
+			r = -EINVAL;
+		o->clock_offset_ns = off;
 	} else if (!strcmp(kv, "sdp")) {
 		if (!*v || strlen(v) >= sizeof(o->sdp))
 			r = -EINVAL;
@@ -199,6 +242,21 @@ static const char *colorimetry(const struct vz_format *f)
 	return "BT709-2"; /* sRGB and Rec. 709 share primaries */
 }
 
+/* Appends to @out (of @len, @n used); false when it does not fit. */
+static bool add(char *out, size_t len, int *n, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static bool add(char *out, size_t len, int *n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int m = vsnprintf(out + *n, len - (size_t)*n, fmt, ap);
+	va_end(ap);
+	if (m < 0 || (size_t)(*n + m) >= len)
+		return false;
+	*n += m;
+	return true;
+}
+
 int vz_rtp_sdp(char *out, size_t len, const struct vz_rtp_opts *o, const struct vz_rtp_plan *p,
                const struct vz_format *fmt, bool ipv6, bool multicast, const char *source_addr)
 {
@@ -209,31 +267,113 @@ int vz_rtp_sdp(char *out, size_t len, const struct vz_rtp_opts *o, const struct 
 		snprintf(conn, sizeof(conn), "%s/%d", o->host, o->ttl >= 0 ? o->ttl : 1);
 	else
 		snprintf(conn, sizeof(conn), "%s", o->host);
-	int n = snprintf(out, len,
-	                 "v=0\r\n"
-	                 "o=- %u 1 IN %s %s\r\n"
-	                 "s=vzero\r\n"
-	                 "c=IN %s %s\r\n"
-	                 "t=0 0\r\n"
-	                 "m=video %u RTP/AVP %u\r\n"
-	                 "a=rtpmap:%u raw/90000\r\n"
-	                 "a=fmtp:%u sampling=%s; width=%u; height=%u; depth=%u; colorimetry=%s\r\n",
-	                 o->ssrc, ip, source_addr && *source_addr ? source_addr : o->host, ip, conn,
-	                 o->port, o->pt, o->pt, o->pt, p->sampling->name, p->width, p->height,
-	                 p->sampling->depth, colorimetry(fmt));
-	if (n < 0 || (size_t)n >= len)
+	int n = 0;
+	if (!len)
 		return -ENOSPC;
-	if (fmt->fps_num && fmt->fps_den) {
-		int m;
-		if (fmt->fps_num % fmt->fps_den == 0)
-			m = snprintf(out + n, len - (size_t)n, "a=framerate:%u\r\n",
-			             fmt->fps_num / fmt->fps_den);
-		else
-			m = snprintf(out + n, len - (size_t)n, "a=framerate:%.3f\r\n",
-			             (double)fmt->fps_num / fmt->fps_den);
-		if (m < 0 || (size_t)(n + m) >= len)
-			return -ENOSPC;
-		n += m;
-	}
+	out[0] = '\0';
+	/* ST 2110-style, not ST 2110: the timestamps follow the capture clock
+	 * (CLOCK_MONOTONIC), not PTP, and RTCP maps them to the wall clock. */
+	if (!add(out, len, &n,
+	         "v=0\r\n"
+	         "o=- %u 1 IN %s %s\r\n"
+	         "s=vzero\r\n"
+	         "i=RFC 4175 raw video, ST 2110-style (timestamps from CLOCK_MONOTONIC, not "
+	         "PTP)\r\n"
+	         "c=IN %s %s\r\n"
+	         "t=0 0\r\n"
+	         "m=video %u RTP/AVP %u\r\n",
+	         o->ssrc, ip, source_addr && *source_addr ? source_addr : o->host, ip, conn,
+	         o->port, o->pt))
+		return -ENOSPC;
+	if (o->rtcp_port >= 0 && !add(out, len, &n, "a=rtcp:%u\r\n",
+	                              o->rtcp_port ? (unsigned)o->rtcp_port : o->port + 1u))
+		return -ENOSPC;
+	if (!add(out, len, &n,
+	         "a=rtpmap:%u raw/90000\r\n"
+	         "a=fmtp:%u sampling=%s; width=%u; height=%u; depth=%u; colorimetry=%s",
+	         o->pt, o->pt, p->sampling->name, p->width, p->height, p->sampling->depth,
+	         colorimetry(fmt)))
+		return -ENOSPC;
+	bool rate = fmt->fps_num && fmt->fps_den;
+	bool whole = rate && fmt->fps_num % fmt->fps_den == 0;
+	if (whole && !add(out, len, &n, "; exactframerate=%u", fmt->fps_num / fmt->fps_den))
+		return -ENOSPC;
+	if (rate && !whole &&
+	    !add(out, len, &n, "; exactframerate=%u/%u", fmt->fps_num, fmt->fps_den))
+		return -ENOSPC;
+	/* ST 2110-20: general packing (lines share packets, continuation bit);
+	 * the sender type only where vzero paces (ST 2110-21 narrow). */
+	if (!add(out, len, &n, "; TCS=SDR; PM=2110GPM; SSN=ST2110-20:2017%s\r\n",
+	         o->pace == VZ_RTP_PACE_LINEAR   ? "; TP=2110TPNL"
+	         : o->pace == VZ_RTP_PACE_GAPPED ? "; TP=2110TPN"
+	                                         : ""))
+		return -ENOSPC;
+	if (rate && whole && !add(out, len, &n, "a=framerate:%u\r\n", fmt->fps_num / fmt->fps_den))
+		return -ENOSPC;
+	if (rate && !whole &&
+	    !add(out, len, &n, "a=framerate:%.3f\r\n", (double)fmt->fps_num / fmt->fps_den))
+		return -ENOSPC;
+	/* RFC 7273: a clock of the sender's own, no shared reference. */
+	if (!add(out, len, &n, "a=ts-refclk:local\r\na=mediaclk:sender\r\n"))
+		return -ENOSPC;
 	return n;
+}
+
+uint64_t vz_rtp_ntp(int64_t unix_ns)
+{
+	/* 70 years and 17 leap days from 1900 to 1970. */
+	uint64_t sec = (uint64_t)(unix_ns / 1000000000) + 2208988800u;
+	uint64_t frac = ((uint64_t)(unix_ns % 1000000000) << 32) / 1000000000u;
+	return sec << 32 | frac;
+}
+
+static void be16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void be32(uint8_t *p, uint32_t v)
+{
+	be16(p, v >> 16);
+	be16(p + 2, v);
+}
+
+int vz_rtcp_sr(uint8_t *out, size_t len, uint32_t ssrc, uint64_t ntp, uint32_t rtp_ts,
+               uint32_t packets, uint32_t octets, const char *cname, bool bye)
+{
+	size_t cl = strlen(cname);
+	if (cl > 255)
+		cl = 255;
+	/* SDES: the chunk's items end with a zero byte, padded to 32 bits. */
+	size_t sdes = 4 + ((4 + 2 + cl + 1 + 3) & ~(size_t)3);
+	size_t need = 28 + sdes + (bye ? 8 : 0);
+	if (need > len)
+		return -ENOSPC;
+	memset(out, 0, need);
+	out[0] = 0x80; /* V=2, no reception report: a sender only */
+	out[1] = 200;
+	be16(out + 2, 28 / 4 - 1);
+	be32(out + 4, ssrc);
+	be32(out + 8, (uint32_t)(ntp >> 32));
+	be32(out + 12, (uint32_t)ntp);
+	be32(out + 16, rtp_ts);
+	be32(out + 20, packets);
+	be32(out + 24, octets);
+	uint8_t *d = out + 28;
+	d[0] = 0x81; /* one chunk */
+	d[1] = 202;
+	be16(d + 2, (uint32_t)(sdes / 4 - 1));
+	be32(d + 4, ssrc);
+	d[8] = 1; /* CNAME */
+	d[9] = (uint8_t)cl;
+	memcpy(d + 10, cname, cl);
+	if (bye) {
+		uint8_t *b = d + sdes;
+		b[0] = 0x81;
+		b[1] = 203;
+		be16(b + 2, 1);
+		be32(b + 4, ssrc);
+	}
+	return (int)need;
 }

@@ -21,11 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 
 #include "clock.h"
 #include "rtp-internal.h"
@@ -46,6 +49,12 @@
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
+#ifndef SO_TXTIME
+#define SO_TXTIME 61
+#endif
+#ifndef SCM_TXTIME
+#define SCM_TXTIME SO_TXTIME
+#endif
 
 #define MAX_JOBS      VZ_MAX_BUFFERS
 #define MMSG          16    /* messages per sendmmsg */
@@ -58,6 +67,15 @@
  * kernel's own advice (msg_zerocopy.rst), since pinning pages and reading
  * notifications only to be copied costs more than a plain send. */
 #define ZC_GIVE_UP 32
+/* Paced.  Batches of 4 unless burst= says otherwise (ST 2110-21's narrow
+ * senders allow a few packets back to back).  Launch times go to fq at most
+ * 2 ms or 32 batches ahead: fq keeps 100 packets of a flow (flow_limit) and
+ * drops the rest, so a whole frame queued ahead would not survive. */
+#define PACE_BURST     4
+#define TXTIME_LEAD_NS 2000000
+#define TXTIME_AHEAD   32
+#define LATE_NS        100000 /* a batch sent this much after its time is late */
+#define RTCP_EVERY_NS  1000000000
 
 enum cause { C_KERNEL, C_PIN, C_GSO, C_OFF, C_NCAUSES };
 
@@ -79,13 +97,15 @@ struct job {
 	uint32_t zc_first, zc_end;
 	unsigned zc_open; /* sends not yet completed */
 	bool used, sent, have_zc;
+	struct vz_rtp_pace pace;
+	int64_t lead_ns; /* how far ahead launch times go to the kernel */
 };
 
 struct rtp_sink {
 	struct vz_rtp_opts o;
 	struct vz_sink_port *port;
 	struct vz_loop_source *watch, *retry;
-	int fd;
+	int fd, rtcp_fd;
 	bool ipv6, multicast;
 	char dest[300]; /* as reports show it */
 	struct sockaddr_storage to;
@@ -109,7 +129,21 @@ struct rtp_sink {
 	bool seen_uncopied, zc_given_up;
 	unsigned zc_open;
 	uint32_t zc_bytes[ZC_RING];
-	bool waiting_out, waiting_err, stopping, stopped_told, failed;
+	bool waiting_out, waiting_err, waiting_pace, stopping, stopped_told, failed;
+	/* Pacing: the kernel keeps launch times (SO_TXTIME under fq) or the
+	 * retry timer does. */
+	bool txtime, slack_set;
+	char qdisc[40];
+	unsigned burst;
+	int64_t pace_end, last_push, measured_ns;
+	uint64_t frames_paced, batches_paced, late_batches;
+	int64_t span_sum, late_max, late_sum;
+	/* RTCP. */
+	struct sockaddr_storage rtcp_to;
+	unsigned rtcp_port;
+	char cname[80];
+	int64_t next_sr;
+	uint64_t octets, rtcp_sent, rtcp_errors;
 	/* Inside pump() or drain(): a release they cause may push a frame
 	 * (a waiting one), which must only queue, not send from in there. */
 	bool inside;
@@ -117,7 +151,7 @@ struct rtp_sink {
 	struct mmsghdr mm[MMSG];
 	struct iovec iov[MMSG][IOV_PER_MSG];
 	union {
-		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		char buf[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(uint64_t))];
 		struct cmsghdr align;
 	} ctl[MMSG];
 	/* Accounting. */
@@ -298,6 +332,117 @@ static int open_socket(struct rtp_sink *s, struct vz_err *err)
 	return 0;
 }
 
+/* The sender reports' socket: to the same host, with the same TTL and
+ * interface as the RTP socket (whose setting of them already succeeded). */
+static int open_rtcp(struct rtp_sink *s, struct vz_err *err)
+{
+	if (s->o.rtcp_port < 0)
+		return 0;
+	if (!s->o.rtcp_port && s->o.port == 65535)
+		return vz_err_set(err, -EINVAL,
+		                  "rtp sink: RTCP goes to the RTP port + 1, and 65535 has none: "
+		                  "give rtcp=PORT or rtcp=off");
+	s->rtcp_port = s->o.rtcp_port ? (unsigned)s->o.rtcp_port : s->o.port + 1u;
+	s->rtcp_to = s->to;
+	if (s->ipv6)
+		((struct sockaddr_in6 *)&s->rtcp_to)->sin6_port = htons((uint16_t)s->rtcp_port);
+	else
+		((struct sockaddr_in *)&s->rtcp_to)->sin_port = htons((uint16_t)s->rtcp_port);
+	s->rtcp_fd = socket(s->to.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->rtcp_fd < 0)
+		return vz_err_set(err, -errno, "rtp sink: RTCP socket: %s", strerror(errno));
+	int lvl = s->ipv6 ? IPPROTO_IPV6 : IPPROTO_IP;
+	if (s->multicast) {
+		sockopt(s->rtcp_fd, lvl, s->ipv6 ? IPV6_MULTICAST_HOPS : IP_MULTICAST_TTL,
+		        s->o.ttl >= 0 ? s->o.ttl : 1);
+		unsigned ifindex = s->o.iface[0] ? if_nametoindex(s->o.iface) : 0;
+		if (ifindex && s->ipv6) {
+			sockopt(s->rtcp_fd, lvl, IPV6_MULTICAST_IF, (int)ifindex);
+		} else if (ifindex) {
+			struct ip_mreqn m = {.imr_ifindex = (int)ifindex};
+			setsockopt(s->rtcp_fd, lvl, IP_MULTICAST_IF, &m, sizeof(m));
+		}
+	} else {
+		if (s->o.ttl >= 0)
+			sockopt(s->rtcp_fd, lvl, s->ipv6 ? IPV6_UNICAST_HOPS : IP_TTL, s->o.ttl);
+		if (s->o.iface[0])
+			setsockopt(s->rtcp_fd, SOL_SOCKET, SO_BINDTODEVICE, s->o.iface,
+			           (socklen_t)strlen(s->o.iface));
+	}
+	snprintf(s->cname, sizeof(s->cname), "vzero@%.72s", s->local[0] ? s->local : s->o.host);
+	return 0;
+}
+
+/* Who keeps the launch times: fq, when it is the egress device's qdisc,
+ * or the sink's own timer. */
+static int choose_pacer(struct rtp_sink *s, struct vz_err *err)
+{
+	if (s->o.pace == VZ_RTP_PACE_OFF) {
+		s->burst = s->o.burst;
+		return 0;
+	}
+	s->burst = s->o.burst ? s->o.burst : PACE_BURST;
+	bool fq = false;
+	unsigned ifindex = if_nametoindex(s->dev);
+	int r = ifindex ? vz_rtp_qdisc(ifindex, s->qdisc, sizeof(s->qdisc), &fq) : -ENODEV;
+	if (r < 0)
+		snprintf(s->qdisc, sizeof(s->qdisc), "unknown: %.24s", strerror(-r));
+	if (s->o.pacer == VZ_RTP_PACER_TIMER || (s->o.pacer == VZ_RTP_PACER_AUTO && !fq))
+		return 0;
+	if (!fq)
+		return vz_err_set(err, -EOPNOTSUPP,
+		                  "rtp sink: pacer=txtime needs the fq qdisc on %s, which has %s "
+		                  "(fq_codel, pfifo and noqueue ignore launch times): `tc qdisc "
+		                  "replace dev %s root fq`, or pacer=timer",
+		                  s->dev, s->qdisc, s->dev);
+	struct sock_txtime st = {.clockid = CLOCK_MONOTONIC};
+	if (setsockopt(s->fd, SOL_SOCKET, SO_TXTIME, &st, sizeof(st)) < 0) {
+		r = -errno;
+		if (s->o.pacer == VZ_RTP_PACER_TXTIME)
+			return vz_err_set(err, r,
+			                  "rtp sink: pacer=txtime: SO_TXTIME: %s; pacer=timer "
+			                  "paces without it",
+			                  strerror(-r));
+		return 0;
+	}
+	s->txtime = true;
+	return 0;
+}
+
+/* The wall clock (CLOCK_REALTIME or CLOCK_TAI, plus the user's offset) at
+ * CLOCK_MONOTONIC time *@mono, read as close together as the calls go. */
+static int64_t wall_now(const struct rtp_sink *s, int64_t *mono)
+{
+	clockid_t c = s->o.clock == VZ_RTP_CLOCK_TAI ? CLOCK_TAI : CLOCK_REALTIME;
+	struct timespec a, b;
+	clock_gettime(c, &a);
+	*mono = vz_now_ns();
+	clock_gettime(c, &b);
+	int64_t wa = (int64_t)a.tv_sec * VZ_NSEC_PER_SEC + a.tv_nsec;
+	int64_t wb = (int64_t)b.tv_sec * VZ_NSEC_PER_SEC + b.tv_nsec;
+	return wa + (wb - wa) / 2 + s->o.clock_offset_ns;
+}
+
+/* A sender report: the wall clock and the RTP clock of the same instant,
+ * from the same CLOCK_MONOTONIC reading the frames' timestamps come from. */
+static void send_sr(struct rtp_sink *s, bool bye)
+{
+	if (s->rtcp_fd < 0)
+		return;
+	int64_t mono;
+	int64_t wall = wall_now(s, &mono);
+	uint8_t pkt[400];
+	int n = vz_rtcp_sr(pkt, sizeof(pkt), s->o.ssrc, vz_rtp_ntp(wall),
+	                   vz_rtp_ts90k(mono, s->ts_offset), (uint32_t)s->packets,
+	                   (uint32_t)s->octets, s->cname, bye);
+	socklen_t tl = s->ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	if (n > 0 && sendto(s->rtcp_fd, pkt, (size_t)n, 0, (struct sockaddr *)&s->rtcp_to, tl) == n)
+		s->rtcp_sent++;
+	else
+		s->rtcp_errors++;
+	s->next_sr = mono + RTCP_EVERY_NS;
+}
+
 /* ---- jobs ---- */
 
 static void plan_put(struct plan_box *b)
@@ -320,6 +465,7 @@ static void job_finish(struct rtp_sink *s, struct job *j)
 	vz_port_release(s->port, f);
 	if (s->stopping && !s->busy && !s->stopped_told) {
 		s->stopped_told = true;
+		send_sr(s, true);
 		vz_port_stopped(s->port);
 	}
 }
@@ -451,6 +597,7 @@ static void on_retry(void *data, uint64_t n)
 		vz_loop_mod_fd(vz_port_loop(s->port), s->watch, EPOLLERR);
 	}
 	s->waiting_err = false;
+	s->waiting_pace = false;
 	pump(s);
 }
 
@@ -460,7 +607,7 @@ static void on_retry(void *data, uint64_t n)
  * batch of equal segments (the last may be shorter), within the fragment
  * limit of a zero-copy send.  Returns the packets it took. */
 static unsigned build_msg(struct rtp_sink *s, struct job *j, bool zc, unsigned first, unsigned slot,
-                          uint32_t *bytes, unsigned *frags_first)
+                          int64_t launch, uint32_t *bytes, unsigned *frags_first)
 {
 	const struct vz_rtp_plan *p = &j->plan->p;
 	struct iovec *iov = s->iov[slot];
@@ -468,6 +615,8 @@ static unsigned build_msg(struct rtp_sink *s, struct job *j, bool zc, unsigned f
 	unsigned most = s->gso_ok ? GSO_MAX_SEGS : 1;
 	if (s->o.batch && s->o.batch < most)
 		most = s->o.batch;
+	if (s->burst && s->burst < most)
+		most = s->burst;
 	uint16_t seg = p->pkt[first].size;
 	*bytes = 0;
 	for (unsigned i = first; i < p->npkts && n < most; i++) {
@@ -512,14 +661,29 @@ static unsigned build_msg(struct rtp_sink *s, struct job *j, bool zc, unsigned f
 	m->msg_namelen = s->to_len;
 	m->msg_iov = iov;
 	m->msg_iovlen = niov;
-	if (n > 1) {
+	size_t cl = (n > 1 ? CMSG_SPACE(sizeof(uint16_t)) : 0) +
+	            (s->txtime ? CMSG_SPACE(sizeof(uint64_t)) : 0);
+	if (cl) {
+		memset(s->ctl[slot].buf, 0, sizeof(s->ctl[slot].buf));
 		m->msg_control = s->ctl[slot].buf;
-		m->msg_controllen = sizeof(s->ctl[slot].buf);
+		m->msg_controllen = cl;
 		struct cmsghdr *cm = CMSG_FIRSTHDR(m);
-		cm->cmsg_level = SOL_UDP;
-		cm->cmsg_type = UDP_SEGMENT;
-		cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-		memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+		if (n > 1) {
+			cm->cmsg_level = SOL_UDP;
+			cm->cmsg_type = UDP_SEGMENT;
+			cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+			memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+			cm = CMSG_NXTHDR(m, cm);
+		}
+		if (s->txtime) {
+			/* A GSO batch is one skb: its segments leave together at
+			 * the first one's time, which is what burst= allows. */
+			uint64_t t = (uint64_t)launch;
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_TXTIME;
+			cm->cmsg_len = CMSG_LEN(sizeof(uint64_t));
+			memcpy(CMSG_DATA(cm), &t, sizeof(t));
+		}
 	}
 	return n;
 }
@@ -543,11 +707,30 @@ static bool send_some(struct rtp_sink *s, struct job *j)
 	uint32_t bytes[MMSG];
 	unsigned nm = 0, next = j->next;
 	bool zc = s->zc_ok;
+	bool paced = s->o.pace != VZ_RTP_PACE_OFF;
+	int64_t now = paced ? vz_now_ns() : 0, launch[MMSG];
 	while (nm < MMSG && next < p->npkts) {
 		/* Every id must find its bytes in the ring. */
 		if (zc && s->zc_open + nm + 1 >= ZC_RING)
 			break;
-		pk[nm] = build_msg(s, j, zc, next, nm, &bytes[nm], &frags_first);
+		launch[nm] = paced ? vz_rtp_launch(&j->pace, next) : 0;
+		if (paced && launch[nm] > now + (s->txtime ? j->lead_ns : 0)) {
+			if (nm)
+				break;
+			/* Under fq, woken half a lead early, the next wake-up has
+			 * half a lead's batches to hand over. */
+			int64_t wake = launch[0] - (s->txtime ? j->lead_ns / 2 : 0);
+			if (!s->txtime && !s->slack_set) {
+				/* The loop thread's timers fire up to 50 us late by
+				 * default: the timer pacer wants them on time. */
+				prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+				s->slack_set = true;
+			}
+			s->waiting_pace = true;
+			vz_loop_set_timer(s->retry, wake - vz_now_ns(), 0);
+			return false;
+		}
+		pk[nm] = build_msg(s, j, zc, next, nm, launch[nm], &bytes[nm], &frags_first);
 		if (!pk[nm])
 			break;
 		next += pk[nm];
@@ -576,7 +759,7 @@ static bool send_some(struct rtp_sink *s, struct job *j)
 			s->waiting_out = true;
 			/* The timer is the way back should the watch not change. */
 			vz_loop_mod_fd(vz_port_loop(s->port), s->watch, EPOLLERR | EPOLLOUT);
-			vz_loop_set_timer(s->retry, vz_now_ns() + 10000000, 0);
+			vz_loop_set_timer(s->retry, 10000000, 0);
 			return false;
 		case ENOBUFS:
 			/* Notifications pending on the socket's option memory: read
@@ -585,7 +768,7 @@ static bool send_some(struct rtp_sink *s, struct job *j)
 			if (drain_inside(s))
 				return true;
 			s->waiting_err = true;
-			vz_loop_set_timer(s->retry, vz_now_ns() + 1000000, 0);
+			vz_loop_set_timer(s->retry, 1000000, 0);
 			return false;
 		case ECONNREFUSED:
 			/* An ICMP port-unreachable from earlier, reported now; this
@@ -669,6 +852,18 @@ static bool send_some(struct rtp_sink *s, struct job *j)
 			s->copied[c] += bytes[i];
 			s->copy_events[c]++;
 		}
+		for (unsigned k = 0; k < pk[i]; k++)
+			s->octets += p->pkt[j->next + k].size - VZ_RTP_HDR;
+		if (paced) {
+			int64_t late = now - launch[i];
+			s->batches_paced++;
+			if (late > LATE_NS)
+				s->late_batches++;
+			if (late > 0)
+				s->late_sum += late;
+			if (late > s->late_max)
+				s->late_max = late;
+		}
 		s->packets += pk[i];
 		s->sends++;
 		j->next += pk[i];
@@ -683,7 +878,7 @@ static void pump(struct rtp_sink *s)
 	if (s->inside)
 		return;
 	s->inside = true;
-	while (s->nfifo && !s->waiting_out && !s->waiting_err && !s->failed) {
+	while (s->nfifo && !s->waiting_out && !s->waiting_err && !s->waiting_pace && !s->failed) {
 		if (!send_some(s, s->fifo[s->fifo_head]))
 			break;
 	}
@@ -752,8 +947,8 @@ static int rtp_start(void *impl, struct vz_sink_port *port, struct vz_buffer_set
 		                   err);
 		if (r < 0)
 			return r;
-		r = vz_loop_add_timer(vz_port_loop(port), vz_now_ns() + 3600 * VZ_NSEC_PER_SEC, 0,
-		                      on_retry, s, &s->retry, err);
+		r = vz_loop_add_timer(vz_port_loop(port), 3600 * VZ_NSEC_PER_SEC, 0, on_retry, s,
+		                      &s->retry, err);
 		if (r < 0)
 			return r;
 	}
@@ -799,6 +994,36 @@ static int rtp_push(void *impl, struct vz_frame *f, struct vz_err *err)
 		vz_rtp_write_header(j->hdr + (size_t)i * p->max_hdr, p, i, s->seq + i, ts,
 		                    s->o.ssrc, s->o.pt, i + 1 == p->npkts);
 	s->seq += p->npkts;
+	int64_t now = vz_now_ns();
+	if (s->last_push) {
+		int64_t d = now - s->last_push;
+		s->measured_ns = s->measured_ns ? s->measured_ns + (d - s->measured_ns) / 8 : d;
+	}
+	s->last_push = now;
+	if (s->o.pace != VZ_RTP_PACE_OFF) {
+		/* Each frame is spread over the interval after it arrived and
+		 * ends by then: a late frame gets a shorter span (never less than
+		 * a quarter), so the sender cannot fall behind for good. */
+		int64_t T = vz_format_interval_ns(&s->fmt);
+		if (!T)
+			T = s->measured_ns ? s->measured_ns : VZ_NSEC_PER_SEC / 30;
+		int64_t t0 = now > s->pace_end ? now : s->pace_end;
+		int64_t end = now + T;
+		if (end - t0 < T / 4)
+			end = t0 + T / 4;
+		s->pace_end = end;
+		j->pace = (struct vz_rtp_pace){.mode = s->o.pace,
+		                               .t0 = t0,
+		                               .span_ns = end - t0,
+		                               .npkts = p->npkts,
+		                               .height = p->height};
+		unsigned burst = s->burst < p->npkts ? s->burst : p->npkts;
+		int64_t step = (end - t0) / p->npkts * burst;
+		j->lead_ns =
+		        step * TXTIME_AHEAD < TXTIME_LEAD_NS ? step * TXTIME_AHEAD : TXTIME_LEAD_NS;
+		s->frames_paced++;
+		s->span_sum += end - t0;
+	}
 	vz_buffer_cpu_begin((struct vz_buffer_set *)f->set, f->buf->index, false);
 	j->f = f;
 	j->plan = s->plan;
@@ -814,6 +1039,8 @@ static int rtp_push(void *impl, struct vz_frame *f, struct vz_err *err)
 	s->fifo[(s->fifo_head + s->nfifo) % MAX_JOBS] = j;
 	s->nfifo++;
 	pump(s);
+	if (s->rtcp_fd >= 0 && now >= s->next_sr)
+		send_sr(s, false);
 	return 0;
 }
 
@@ -827,6 +1054,7 @@ static int rtp_stop(void *impl, struct vz_err *err)
 	pump(s);
 	if (!s->busy && !s->stopped_told) {
 		s->stopped_told = true;
+		send_sr(s, true);
 		vz_port_stopped(s->port);
 	}
 	return 0;
@@ -852,6 +1080,44 @@ static void counter(struct vz_sink_stats *out, const char *name, uint64_t v)
 		return;
 	snprintf(out->counter[out->ncounters].name, sizeof(out->counter[0].name), "%s", name);
 	out->counter[out->ncounters++].total = v;
+}
+
+/* The pacing asked for and how well the sender kept it; the wire's own
+ * spread only a receiver can see. */
+static void timing(const struct rtp_sink *s, struct vz_sink_stats *out)
+{
+	static const char *const mode[] = {"off", "linear", "gapped"};
+	char *t = out->timing;
+	size_t len = sizeof(out->timing);
+	t[0] = '\0';
+	if (s->o.pace == VZ_RTP_PACE_OFF) {
+		vz_msg_append(t, len,
+		              "pace=off: each frame leaves as fast as %s takes it "
+		              "(pace=linear spreads it over the frame interval)",
+		              s->dev);
+	} else {
+		double span =
+		        s->frames_paced ? (double)s->span_sum / (double)s->frames_paced / 1e6 : 0;
+		unsigned n = s->plan ? s->plan->p.npkts : 0;
+		unsigned b = s->burst < n ? s->burst : n;
+		vz_msg_append(
+		        t, len,
+		        "pace=%s by %s (qdisc %s on %s): frames spread over %.1f ms, "
+		        "batches of <= %u packets %.3f ms apart; %llu of %llu batches sent "
+		        "> %.1f ms late (max %.3f ms, mean %.3f ms); arrivals: vzero rtp-check",
+		        mode[s->o.pace], s->txtime ? "SO_TXTIME" : "the sink's timer", s->qdisc,
+		        s->dev, span, b, n && b ? span * b / n : 0,
+		        (unsigned long long)s->late_batches, (unsigned long long)s->batches_paced,
+		        LATE_NS / 1e6, (double)s->late_max / 1e6,
+		        s->batches_paced ? (double)s->late_sum / (double)s->batches_paced / 1e6
+		                         : 0.0);
+	}
+	if (s->rtcp_fd >= 0)
+		vz_msg_append(t, len,
+		              "; RTCP SR to port %u every %.0f s (%llu sent), wall clock %s%s",
+		              s->rtcp_port, RTCP_EVERY_NS / 1e9, (unsigned long long)s->rtcp_sent,
+		              s->o.clock == VZ_RTP_CLOCK_TAI ? "CLOCK_TAI" : "CLOCK_REALTIME",
+		              s->o.clock_offset_ns ? " + clock_offset" : "");
 }
 
 static void rtp_stats(void *impl, struct vz_sink_stats *out)
@@ -905,6 +1171,7 @@ static void rtp_stats(void *impl, struct vz_sink_stats *out)
 		              "fragment limit %u",
 		              p->npkts, p->max_packet, p->lines_per_pkt, p->runs_per_line,
 		              s->frag_limit);
+	timing(s, out);
 	if (s->sdp_note[0])
 		vz_msg_append(out->proof, sizeof(out->proof), "; %s", s->sdp_note);
 	if (p && p->sampling->note[0])
@@ -944,6 +1211,8 @@ static void rtp_destroy(void *impl)
 	}
 	if (s->fd >= 0)
 		close(s->fd);
+	if (s->rtcp_fd >= 0)
+		close(s->rtcp_fd);
 	free(s);
 }
 
@@ -964,9 +1233,14 @@ int vz_sink_rtp_create(const char *uri, struct vz_sink *out, struct vz_err *err)
 	if (!s)
 		return vz_err_set(err, -ENOMEM, "rtp sink: out of memory");
 	s->fd = -1;
+	s->rtcp_fd = -1;
 	int r = vz_rtp_parse(uri, &s->o, err);
 	if (r >= 0)
 		r = open_socket(s, err);
+	if (r >= 0)
+		r = choose_pacer(s, err);
+	if (r >= 0)
+		r = open_rtcp(s, err);
 	if (r < 0) {
 		rtp_destroy(s);
 		return r;

@@ -33,7 +33,8 @@ int vz_loop_add_fd(struct vz_loop *l, int fd, uint32_t events, vz_loop_fd_fn fn,
                    struct vz_loop_source **out, struct vz_err *err);
 int vz_loop_mod_fd(struct vz_loop *l, struct vz_loop_source *s, uint32_t events);
 
-/* Periodic timer (interval_ns > 0) or one-shot (interval_ns == 0). */
+/* Periodic timer (interval_ns > 0) or one-shot (interval_ns == 0), first
+ * firing first_ns from now (a delay, not a CLOCK_MONOTONIC time). */
 int vz_loop_add_timer(struct vz_loop *l, int64_t first_ns, int64_t interval_ns, vz_loop_timer_fn fn,
                       void *data, struct vz_loop_source **out, struct vz_err *err);
 

@@ -19,6 +19,21 @@
  *   gso=         auto (default): UDP GSO batches; off: one datagram each
  *   batch=N      at most N packets per send (default: what fits)
  *   sdp=FILE     write the session description at start (the CLI's --sdp)
+ *   pace=        off (default): a frame leaves as fast as the path takes it;
+ *                linear: its packets spread evenly over the frame interval
+ *                (ST 2110-21 style); gapped: over the interval's active part
+ *                (1080 of 1125 lines' time, 480/525, 720/750 ...), then a gap
+ *   pacer=       auto (default): SO_TXTIME launch times where the egress
+ *                device's qdisc is fq (the kernel keeps them), the sink's own
+ *                timer elsewhere (fq_codel, pfifo, noqueue ignore launch
+ *                times); txtime: refuse to start without fq; timer
+ *   burst=N      packets leaving back to back at most (default 4 when paced;
+ *                a GSO batch is one skb and leaves at its first packet's time)
+ *   rtcp=        PORT (default: the RTP port + 1) or off: RTCP sender reports
+ *                each second and a BYE at the end; the SDP says a=rtcp:PORT
+ *   clock=       realtime (default) or tai: the wall clock reports map to
+ *   clock_offset=NS  added to it (e.g. PTP time minus CLOCK_REALTIME, read
+ *                from phc2sys/phc_ctl)
  *
  * Formats: UYVY as YCbCr-4:2:2, RGB3/BGR3 as RGB/BGR, XR24/AR24 (B,G,R,X
  * memory) as BGRA and XB24/AB24 as RGBA: the padding byte travels as alpha.
@@ -42,6 +57,26 @@
  * (IP_RECVERR makes UDP say so): no packet is lost to either.  What no
  * sender sees: fq_codel (the default qdisc) may drop a long burst's packets
  * at dequeue, after the send returned -- pacing is the cure for bursts.
+ *
+ * Pacing.  Each frame is spread over the interval after it arrived and
+ * ends by then (a late frame gets a shorter span, never below a quarter),
+ * so the sender never falls behind for good.  Under fq, launch times go to
+ * the kernel at most 2 ms or 32 batches ahead: fq keeps 100 packets of a
+ * flow (flow_limit) and drops the rest, so a whole frame queued ahead would
+ * not survive.  The timer pacer sets the loop thread's timer slack to 1 us.
+ * The report's "timing" line names the pacer, the spread asked for and how
+ * late the sender handed batches over; the spread on the wire only a
+ * receiver sees: `vzero rtp-check`.
+ *
+ * Clocks.  RTP timestamps are the capture time (CLOCK_MONOTONIC, the
+ * driver's) on the 90 kHz clock plus a random offset; RTCP sender reports
+ * map them to the wall clock (NTP format) read at the same instant.  ST
+ * 2110-10 wants PTP (TAI) timestamps from the PTP epoch: vzero's are not, so
+ * its SDP says "ST 2110-style" and a=ts-refclk:local / a=mediaclk:sender
+ * (RFC 7273), with the ST 2110-20 format parameters (exactframerate, PM, SSN,
+ * TCS, and TP=2110TPNL/2110TPN when paced).  Where a PTP clock exists, give
+ * its offset to the system clock as clock_offset= and receivers align
+ * streams on it through the reports.
  *
  * Honest accounting, by cause, as copy sites: completions flagged COPIED
  * (loopback, veth, a device without scatter-gather/checksum offload), and

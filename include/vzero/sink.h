@@ -113,6 +113,9 @@ struct vz_sink_stats {
 	char ended[256];  /* why its stream ended early, if it did */
 	/* What the sink's "shown" time means on this device, in words. */
 	char shown_note[192];
+	/* How the sink times what leaves (a network sink's pacing, its
+	 * clocks), in words; "" when it has nothing to say. */
+	char timing[320];
 	unsigned ncounters;
 	struct vz_sink_counter counter[VZ_SINK_MAX_COUNTERS];
 };

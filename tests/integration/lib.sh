@@ -62,6 +62,11 @@ print(eval(("d" + e) if e.startswith("[") else e))' "$1" "$2"
 # The capture node of vivid instance N (0-based): /dev/videoX.  vivid names
 # its nodes in sysfs ("vivid-000-vid-cap"), which is far cheaper than asking
 # v4l2-ctl about every node.
+# A field of the first sink in a --stats-json report.
+rsink() { # file field
+	json_get "$1" "[\"sinks\"][0][\"$2\"]"
+}
+
 vivid_cap() {
 	local want n
 	want=$(printf 'vivid-%03d-vid-cap' "${1:-0}")

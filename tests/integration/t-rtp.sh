@@ -7,10 +7,6 @@
 
 NETRX=$VZ_SRC/tools/vm/net-rx
 
-rsink() { # file field
-	json_get "$1" "[\"sinks\"][0][\"$2\"]"
-}
-
 # GStreamer caps for udpsrc from an SDP file: what a receiver without
 # sdpdemux does with vzero's SDP (width/height/depth stay strings).
 sdp_caps() { # file.sdp

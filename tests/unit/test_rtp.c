@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -315,6 +316,35 @@ static void test_uri_good(void **state)
 	assert_string_equal(o.sdp, "/tmp/a b&c.sdp");
 }
 
+static void test_uri_pacing(void **state)
+{
+	(void)state;
+	struct vz_rtp_opts o;
+	assert_int_equal(vz_rtp_parse("rtp://127.0.0.1:5004", &o, NULL), 0);
+	assert_int_equal(o.pace, VZ_RTP_PACE_OFF);
+	assert_int_equal(o.pacer, VZ_RTP_PACER_AUTO);
+	assert_int_equal(o.burst, 0);
+	assert_int_equal(o.rtcp_port, 0);
+	assert_int_equal(o.clock, VZ_RTP_CLOCK_REALTIME);
+	assert_int_equal(o.clock_offset_ns, 0);
+	assert_int_equal(vz_rtp_parse("rtp://127.0.0.1:5004?pace=gapped&pacer=timer&burst=1&rtcp="
+	                              "off&clock=tai&clock_offset=-37000000000",
+	                              &o, NULL),
+	                 0);
+	assert_int_equal(o.pace, VZ_RTP_PACE_GAPPED);
+	assert_int_equal(o.pacer, VZ_RTP_PACER_TIMER);
+	assert_int_equal(o.burst, 1);
+	assert_int_equal(o.rtcp_port, -1);
+	assert_int_equal(o.clock, VZ_RTP_CLOCK_TAI);
+	assert_true(o.clock_offset_ns == -37000000000LL);
+	assert_int_equal(
+	        vz_rtp_parse("rtp://127.0.0.1:5004?pace=linear&pacer=txtime&rtcp=6000", &o, NULL),
+	        0);
+	assert_int_equal(o.pace, VZ_RTP_PACE_LINEAR);
+	assert_int_equal(o.pacer, VZ_RTP_PACER_TXTIME);
+	assert_int_equal(o.rtcp_port, 6000);
+}
+
 static void expect_bad(const char *uri, const char *want)
 {
 	struct vz_rtp_opts o;
@@ -328,6 +358,14 @@ static void test_uri_bad(void **state)
 {
 	(void)state;
 	expect_bad("udp://1.2.3.4:5004", "rtp://HOST:PORT");
+	expect_bad("rtp://1.2.3.4:5004?pace=fast", "pace=off|linear|gapped");
+	expect_bad("rtp://1.2.3.4:5004?pacer=hw", "pacer=auto|txtime|timer");
+	expect_bad("rtp://1.2.3.4:5004?burst=0", "burst=1..64");
+	expect_bad("rtp://1.2.3.4:5004?burst=65", "burst=1..64");
+	expect_bad("rtp://1.2.3.4:5004?rtcp=0", "rtcp=PORT|off");
+	expect_bad("rtp://1.2.3.4:5004?clock=ptp", "clock=realtime|tai");
+	expect_bad("rtp://1.2.3.4:5004?clock_offset=1s", "clock_offset=NS");
+	expect_bad("rtp://1.2.3.4:5004?clock_offset=100000000000000", "clock_offset=NS");
 	expect_bad("rtp://1.2.3.4", "needs HOST:PORT");
 	expect_bad("rtp://::1:5004", "brackets");
 	expect_bad("rtp://[::1:5004", "brackets");
@@ -367,8 +405,23 @@ static void test_sdp(void **state)
 	assert_non_null(strstr(sdp, "m=video 5004 RTP/AVP 98\r\n"));
 	assert_non_null(strstr(sdp, "a=rtpmap:98 raw/90000\r\n"));
 	assert_non_null(strstr(sdp, "a=fmtp:98 sampling=YCbCr-4:2:2; width=640; height=480; "
-	                            "depth=8; colorimetry=BT601-5\r\n"));
+	                            "depth=8; colorimetry=BT601-5; exactframerate=30; TCS=SDR; "
+	                            "PM=2110GPM; SSN=ST2110-20:2017\r\n"));
 	assert_non_null(strstr(sdp, "a=framerate:30\r\n"));
+	assert_non_null(strstr(sdp, "a=rtcp:5005\r\n"));
+	assert_non_null(strstr(sdp, "ST 2110-style"));
+	assert_non_null(strstr(sdp, "a=ts-refclk:local\r\na=mediaclk:sender\r\n"));
+	/* The sender type only where it paces; RTCP where it is on. */
+	o.pace = VZ_RTP_PACE_LINEAR;
+	o.rtcp_port = 7000;
+	assert_true(vz_rtp_sdp(sdp, sizeof(sdp), &o, &p, &f, false, true, "10.0.0.2") > 0);
+	assert_non_null(strstr(sdp, "SSN=ST2110-20:2017; TP=2110TPNL\r\n"));
+	assert_non_null(strstr(sdp, "a=rtcp:7000\r\n"));
+	o.pace = VZ_RTP_PACE_GAPPED;
+	o.rtcp_port = -1;
+	assert_true(vz_rtp_sdp(sdp, sizeof(sdp), &o, &p, &f, false, true, "10.0.0.2") > 0);
+	assert_non_null(strstr(sdp, "; TP=2110TPN\r\n"));
+	assert_null(strstr(sdp, "a=rtcp"));
 	assert_int_equal(vz_rtp_sdp(sdp, 40, &o, &p, &f, false, true, "x"), -ENOSPC);
 	vz_rtp_plan_free(&p);
 	assert_int_equal(vz_rtp_parse("rtp://[ff15::7]:5004", &o, NULL), 0);
@@ -382,7 +435,84 @@ static void test_sdp(void **state)
 	assert_non_null(strstr(sdp, "sampling=BGRA; width=320; height=240; depth=8; "
 	                            "colorimetry=BT709-2"));
 	assert_non_null(strstr(sdp, "a=framerate:29.970\r\n"));
+	assert_non_null(strstr(sdp, "; exactframerate=30000/1001; "));
 	vz_rtp_plan_free(&p);
+}
+
+static void test_launch_times(void **state)
+{
+	(void)state;
+	struct vz_rtp_pace pc = {.mode = VZ_RTP_PACE_LINEAR,
+	                         .t0 = 1000,
+	                         .span_ns = 33366667,
+	                         .npkts = 440,
+	                         .height = 480};
+	/* Linear: evenly over the whole span, the last a step before its end. */
+	for (unsigned i = 0; i < pc.npkts; i++) {
+		int64_t want = 1000 + (int64_t)33366667 * i / 440;
+		assert_true(vz_rtp_launch(&pc, i) == want);
+	}
+	assert_true(vz_rtp_launch(&pc, 439) < 1000 + 33366667);
+	assert_true(vz_rtp_launch(&pc, 439) >= 1000 + 33366667 - 33366667 / 440 - 1);
+	/* Gapped: over 480 of 525 lines' time, then the gap. */
+	pc.mode = VZ_RTP_PACE_GAPPED;
+	int64_t active = (int64_t)33366667 * 480 / 525;
+	assert_true(vz_rtp_launch(&pc, 0) == 1000);
+	assert_true(vz_rtp_launch(&pc, 220) == 1000 + active * 220 / 440);
+	assert_true(vz_rtp_launch(&pc, 439) < 1000 + active);
+	pc.mode = VZ_RTP_PACE_OFF;
+	assert_true(vz_rtp_launch(&pc, 439) == 1000);
+	uint32_t num, den;
+	vz_rtp_active(1080, &num, &den);
+	assert_int_equal(num * 1000u / den, 960);
+	vz_rtp_active(720, &num, &den);
+	assert_int_equal(den, 750);
+	vz_rtp_active(576, &num, &den);
+	assert_int_equal(den, 625);
+	vz_rtp_active(360, &num, &den);
+	assert_int_equal(num, 1080);
+	assert_int_equal(den, 1125);
+}
+
+static uint32_t get32(const uint8_t *b)
+{
+	return (uint32_t)get16(b) << 16 | get16(b + 2);
+}
+
+static void test_rtcp_sender_report(void **state)
+{
+	(void)state;
+	/* 1970 in NTP: 2208988800 s; half a second: half of 2^32. */
+	assert_true(vz_rtp_ntp(0) == (uint64_t)2208988800u << 32);
+	assert_true(vz_rtp_ntp(1500000000) == ((uint64_t)2208988801u << 32 | 0x80000000u));
+	uint8_t b[128];
+	uint64_t ntp = vz_rtp_ntp(1764640000123456789LL);
+	int n = vz_rtcp_sr(b, sizeof(b), 0xabcd0123, ntp, 0x11223344, 4400, 5000000,
+	                   "vzero@10.0.0.2", false);
+	/* SR 28 bytes; SDES 4 + SSRC 4 + type, length, 14 bytes, end, pad. */
+	assert_int_equal(n, 28 + 4 + 4 + 20);
+	assert_int_equal(b[0], 0x80);
+	assert_int_equal(b[1], 200);
+	assert_int_equal(get16(b + 2), 6);
+	assert_true(get32(b + 4) == 0xabcd0123);
+	assert_true(((uint64_t)get32(b + 8) << 32 | get32(b + 12)) == ntp);
+	assert_true(get32(b + 16) == 0x11223344);
+	assert_int_equal(get32(b + 20), 4400);
+	assert_int_equal(get32(b + 24), 5000000);
+	assert_int_equal(b[28], 0x81);
+	assert_int_equal(b[29], 202);
+	assert_int_equal((get16(b + 30) + 1) * 4, n - 28);
+	assert_true(get32(b + 32) == 0xabcd0123);
+	assert_int_equal(b[36], 1);
+	assert_int_equal(b[37], 14);
+	assert_memory_equal(b + 38, "vzero@10.0.0.2", 14);
+	assert_int_equal(b[52], 0); /* the item list's end */
+	n = vz_rtcp_sr(b, sizeof(b), 7, ntp, 1, 2, 3, "vzero@x", true);
+	assert_int_equal(b[n - 8], 0x81);
+	assert_int_equal(b[n - 7], 203);
+	assert_int_equal(get16(b + n - 6), 1);
+	assert_int_equal(get32(b + n - 4), 7);
+	assert_int_equal(vz_rtcp_sr(b, 40, 7, ntp, 1, 2, 3, "vzero@x", true), -ENOSPC);
 }
 
 /* ---- the sink over loopback ---- */
@@ -404,6 +534,11 @@ struct lo {
 	uint32_t next_seq, last_ts;
 	bool have_seq;
 	uint64_t bytes;
+	uint32_t ssrc;
+	/* Kernel arrival times (CLOCK_REALTIME) and each packet's RTP time. */
+	int64_t at[4096];
+	uint32_t at_ts[4096];
+	unsigned nat;
 };
 
 static void lo_open_full(struct lo *l, uint32_t w, uint32_t h, uint32_t stride, const char *query)
@@ -417,6 +552,8 @@ static void lo_open_full(struct lo *l, uint32_t w, uint32_t h, uint32_t stride, 
 	setsockopt(l->rx, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	assert_int_equal(bind(l->rx, (struct sockaddr *)&a, sizeof(a)), 0);
+	int on = 1;
+	setsockopt(l->rx, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
 	socklen_t al = sizeof(a);
 	assert_int_equal(getsockname(l->rx, (struct sockaddr *)&a, &al), 0);
 	l->port = ntohs(a.sin_port);
@@ -460,9 +597,27 @@ static void lo_receive(struct lo *l)
 {
 	uint8_t b[9100];
 	for (;;) {
-		ssize_t n = recv(l->rx, b, sizeof(b), 0);
+		union {
+			char buf[CMSG_SPACE(sizeof(struct timespec))];
+			struct cmsghdr align;
+		} c;
+		struct iovec iov = {b, sizeof(b)};
+		struct msghdr m = {.msg_iov = &iov,
+		                   .msg_iovlen = 1,
+		                   .msg_control = c.buf,
+		                   .msg_controllen = sizeof(c.buf)};
+		ssize_t n = recvmsg(l->rx, &m, 0);
 		if (n < 0)
 			return;
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+		if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_TIMESTAMPNS &&
+		    l->nat < sizeof(l->at) / sizeof(l->at[0])) {
+			struct timespec t;
+			memcpy(&t, CMSG_DATA(cm), sizeof(t));
+			l->at[l->nat] = (int64_t)t.tv_sec * VZ_NSEC_PER_SEC + t.tv_nsec;
+			l->at_ts[l->nat++] = get32(b + 4);
+		}
+		l->ssrc = get32(b + 8);
 		/* Each datagram is one whole RTP packet: its segment headers
 		 * account for every byte (GSO cut it where vzero meant). */
 		size_t at = 14, data = 0;
@@ -494,10 +649,10 @@ static void lo_receive(struct lo *l)
 	}
 }
 
-static void lo_run(struct lo *l, struct vz_pipeline_stats *st)
+static void lo_run_n(struct lo *l, struct vz_pipeline_stats *st, unsigned frames)
 {
 	assert_int_equal(vz_pipeline_start(l->pipe, NULL), 0);
-	for (unsigned i = 0; i < LFRAMES; i++) {
+	for (unsigned i = 0; i < frames; i++) {
 		fake_source_produce(&l->fs, 1);
 		int64_t end = vz_now_ns() + 2 * VZ_NSEC_PER_SEC;
 		while ((l->fs.pending || vz_pipeline_inflight(l->pipe)) && vz_now_ns() < end)
@@ -510,6 +665,11 @@ static void lo_run(struct lo *l, struct vz_pipeline_stats *st)
 		vz_loop_dispatch(l->loop, 5);
 	lo_receive(l);
 	vz_pipeline_get_stats(l->pipe, st);
+}
+
+static void lo_run(struct lo *l, struct vz_pipeline_stats *st)
+{
+	lo_run_n(l, st, LFRAMES);
 }
 
 static void lo_close(struct lo *l)
@@ -660,6 +820,125 @@ static void test_loopback_padded_short_lines(void **state)
 	}
 }
 
+/* Per frame of what arrived: the spread of its packets' arrivals. */
+static void spreads(const struct lo *l, int64_t *min, int64_t *max, unsigned *nframes)
+{
+	*min = INT64_MAX;
+	*max = 0;
+	*nframes = 0;
+	for (unsigned i = 0, first = 0; i < l->nat; i++) {
+		if (i + 1 < l->nat && l->at_ts[i + 1] == l->at_ts[i])
+			continue;
+		int64_t d = l->at[i] - l->at[first];
+		*min = d < *min ? d : *min;
+		*max = d > *max ? d : *max;
+		(*nframes)++;
+		first = i + 1;
+	}
+}
+
+static int open_rtcp_rx(uint16_t *port)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	socklen_t al = sizeof(a);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+#define PFRAMES 12
+
+/* The fake camera runs at 25 fps: a frame's 24 packets leave in batches of
+ * 2, 3.3 ms apart, spread over 40 ms -- where pace=off sends them at once.
+ * The sender reports map its RTP clock to the wall clock. */
+static void test_loopback_paced_by_timer(void **state)
+{
+	(void)state;
+	struct lo off, lin;
+	struct vz_pipeline_stats st;
+	lo_open(&off, "&pace=off&rtcp=off");
+	lo_run_n(&off, &st, PFRAMES);
+	assert_non_null(strstr(st.sink[0].timing, "pace=off"));
+	assert_null(strstr(st.sink[0].timing, "RTCP"));
+	int64_t omin, omax, lmin, lmax;
+	unsigned of, lf;
+	spreads(&off, &omin, &omax, &of);
+	lo_close(&off);
+
+	uint16_t rport;
+	int rtcp = open_rtcp_rx(&rport);
+	char q[64];
+	snprintf(q, sizeof(q), "&pace=linear&burst=2&rtcp=%u", rport);
+	lo_open(&lin, q);
+	/* Capture times near now, as a camera's are: the RTP clock wraps
+	 * every 13 hours, so a report maps only times that close. */
+	lin.fs.t_driver = vz_now_ns();
+	assert_int_equal(lin.pkts_per_frame, 24);
+	lo_run_n(&lin, &st, PFRAMES);
+	const struct vz_sink_stats *ss = &st.sink[0];
+	/* The test hands over a frame only once the last is back, a little
+	 * before its interval ended: spans come out a little shorter. */
+	if (!strstr(ss->timing, "pace=linear by the sink's timer (qdisc noqueue on lo): frames "
+	                        "spread over 3") ||
+	    !strstr(ss->timing, "batches of <= 2 packets 3.") ||
+	    !strstr(ss->timing, "RTCP SR to port"))
+		fail_msg("timing: %s", ss->timing);
+	assert_int_equal(lin.packets, PFRAMES * 24);
+	assert_int_equal(lin.bad_seq, 0);
+	spreads(&lin, &lmin, &lmax, &lf);
+	assert_int_equal(of, PFRAMES);
+	assert_int_equal(lf, PFRAMES);
+	print_message("arrival spread per frame: pace=off %.3f..%.3f ms, pace=linear %.3f..%.3f "
+	              "ms\n",
+	              omin / 1e6, omax / 1e6, lmin / 1e6, lmax / 1e6);
+	/* 23 steps of a span of up to 40 ms: 38.3 ms. */
+	assert_true(lmin > 25000000 && lmax < 48000000);
+	assert_true(omax < 5000000);
+	/* Every batch is a pair: the second packet of each within a step. */
+	unsigned pairs = 0;
+	for (unsigned i = 1; i < lin.nat; i++)
+		pairs += lin.at[i] - lin.at[i - 1] < 1000000;
+	assert_true(pairs >= PFRAMES * 12 * 9 / 10 && pairs <= PFRAMES * 12 + PFRAMES);
+
+	/* Sender reports: one at the first frame, one with the BYE at the end. */
+	uint8_t b[256];
+	unsigned srs = 0, byes = 0;
+	uint32_t count = 0, sr_ts = 0;
+	int64_t sr_wall = 0;
+	for (ssize_t n; (n = recv(rtcp, b, sizeof(b), 0)) > 0;) {
+		assert_true(n >= 28);
+		assert_int_equal(b[1], 200);
+		assert_true(get32(b + 4) == lin.ssrc);
+		uint64_t ntp = (uint64_t)get32(b + 8) << 32 | get32(b + 12);
+		sr_wall = (int64_t)((ntp >> 32) - 2208988800u) * VZ_NSEC_PER_SEC +
+		          (int64_t)(((ntp & 0xffffffffu) * 1000000000u) >> 32);
+		sr_ts = get32(b + 16);
+		count = get32(b + 20);
+		srs++;
+		byes += n >= 8 && b[n - 7] == 203;
+	}
+	close(rtcp);
+	assert_true(srs >= 2);
+	assert_int_equal(byes, 1);
+	assert_int_equal(count, PFRAMES * 24); /* the last report counts them all */
+	/* The last frame's capture time (the fake camera's CLOCK_MONOTONIC
+	 * stamp) on the wall clock, by the report's mapping and by ours. */
+	unsigned first = lin.nat - 24;
+	int64_t mapped = sr_wall + (int64_t)(int32_t)(lin.at_ts[first] - sr_ts) * 100000 / 9;
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	int64_t mono = vz_now_ns();
+	int64_t wall = lin.fs.t_driver + ((int64_t)rt.tv_sec * VZ_NSEC_PER_SEC + rt.tv_nsec - mono);
+	print_message("last frame's capture time: RTCP maps it %.3f ms from the wall clock's\n",
+	              (mapped - wall) / 1e6);
+	/* 90 kHz ticks are 11 us; the clocks' offset read twice, ~1 us. */
+	assert_true(mapped - wall > -100000 && mapped - wall < 100000);
+	lo_close(&lin);
+}
+
 static void test_sink_create_errors(void **state)
 {
 	(void)state;
@@ -677,6 +956,16 @@ static void test_sink_create_errors(void **state)
 	 * loopback (65536) it can. */
 	assert_int_equal(vz_sink_create("rtp://127.0.0.1:5004?mtu=9000", &s, &err), 0);
 	vz_sink_destroy(&s);
+	/* Launch times need fq; loopback has no qdisc (noqueue). */
+	assert_int_equal(vz_sink_create("rtp://127.0.0.1:5004?pace=linear&pacer=txtime", &s, &err),
+	                 -EOPNOTSUPP);
+	if (!strstr(err.msg, "needs the fq qdisc on lo, which has noqueue") ||
+	    !strstr(err.msg, "`tc qdisc replace dev lo root fq`, or pacer=timer"))
+		fail_msg("%s", err.msg);
+	vz_err_clear(&err);
+	assert_int_equal(vz_sink_create("rtp://127.0.0.1:65535", &s, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "give rtcp=PORT or rtcp=off"));
+	vz_err_clear(&err);
 	/* A format the sink cannot carry is refused when streaming starts. */
 	struct fake_source fs;
 	struct vz_loop *loop;
@@ -706,12 +995,16 @@ int main(void)
 	        cmocka_unit_test(test_refused_formats),
 	        cmocka_unit_test(test_uri_good),
 	        cmocka_unit_test(test_uri_bad),
+	        cmocka_unit_test(test_uri_pacing),
+	        cmocka_unit_test(test_launch_times),
+	        cmocka_unit_test(test_rtcp_sender_report),
 	        cmocka_unit_test(test_sdp),
 	        cmocka_unit_test(test_loopback_zerocopy_reports_kernel_copies),
 	        cmocka_unit_test(test_loopback_zerocopy_on_keeps_asking),
 	        cmocka_unit_test(test_loopback_plain_sends_counted),
 	        cmocka_unit_test(test_loopback_unequal_runs),
 	        cmocka_unit_test(test_loopback_padded_short_lines),
+	        cmocka_unit_test(test_loopback_paced_by_timer),
 	        cmocka_unit_test(test_sink_create_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -350,6 +350,8 @@ void vz_report_print(FILE *out, const struct vz_report *r)
 				                : 0.0);
 			fputc('\n', out);
 		}
+		if (ss->timing[0])
+			fprintf(out, "       timing: %s\n", ss->timing);
 		if (ss->proof[0])
 			fprintf(out, "       proof: %s\n", ss->proof);
 	}
@@ -462,6 +464,8 @@ int vz_report_write_json(FILE *out, const struct vz_report *r)
 		vz_json_summary(out, &r->shown_sink[s]);
 		fputs(",\"shown_note\":", out);
 		vz_json_str(out, ss->shown_note);
+		fputs(",\"timing\":", out);
+		vz_json_str(out, ss->timing);
 		fputs(",\"counters\":{", out);
 		for (unsigned k = 0; k < ss->ncounters && k < VZ_SINK_MAX_COUNTERS; k++) {
 			if (k)

@@ -16,6 +16,7 @@ static const struct {
         {"run", vz_cmd_run, "capture -> in-place processing -> sinks, with a jitter report"},
         {"jitter", vz_cmd_jitter, "the jitter report for a bare device (no processing, no sink)"},
         {"ctrl", vz_cmd_ctrl, "list, get and set V4L2 controls by name"},
+        {"rtp-check", vz_cmd_rtpcheck, "receive an RTP stream and measure how it arrives"},
 };
 
 static void usage(FILE *out)
