@@ -149,6 +149,12 @@ void vz_rtp_active(uint32_t height, uint32_t *num, uint32_t *den);
  * when netlink cannot say. */
 int vz_rtp_qdisc(unsigned ifindex, char *kind, size_t len, bool *txtime);
 
+/* The interface the kernel's route to @to leaves by (a destination on this
+ * host leaves by lo, whichever interface holds its address).  Negative
+ * errno when netlink cannot say. */
+struct sockaddr;
+int vz_rtp_route_dev(const struct sockaddr *to, unsigned *ifindex);
+
 /* RFC 3550 NTP format (seconds since 1900 . 2^-32) of Unix time in ns. */
 uint64_t vz_rtp_ntp(int64_t unix_ns);
 

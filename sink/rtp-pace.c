@@ -9,9 +9,12 @@
  * trusts launch times, and keeps them with its own timer otherwise.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <linux/netlink.h>
@@ -51,30 +54,102 @@ int64_t vz_rtp_launch(const struct vz_rtp_pace *pc, unsigned i)
 	return pc->t0 + span * (int64_t)i / (int64_t)pc->npkts;
 }
 
-/* One qdisc of a netlink dump: its device, parent and kind. */
-static void qdisc_of(const struct nlmsghdr *h, int *ifindex, uint32_t *parent, uint32_t *handle,
-                     char *kind, size_t len)
+#define NL_SEQ 0x767a /* "vz" */
+
+/* One rtnetlink request; each answer (a dump's parts, or the one reply) to
+ * @fn until the end.  A reply that did not fit is an error, not half an
+ * answer, and a silent kernel gives up after a second. */
+static int nl_talk(void *req, size_t len, int (*fn)(const struct nlmsghdr *h, void *arg), void *arg)
 {
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	struct timeval tv = {.tv_sec = 1};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	int r = 0;
+	if (send(fd, req, len, 0) < 0) {
+		r = -errno;
+		goto out;
+	}
+	char rx[16384] __attribute__((aligned(8)));
+	for (bool done = false; !done;) {
+		struct iovec iov = {rx, sizeof(rx)};
+		struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+		ssize_t n = recvmsg(fd, &m, 0);
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (m.msg_flags & MSG_TRUNC) {
+			r = -EMSGSIZE;
+			goto out;
+		}
+		int left = (int)n;
+		for (const struct nlmsghdr *h = (const void *)rx; NLMSG_OK(h, left);
+		     h = NLMSG_NEXT(h, left)) {
+			if (h->nlmsg_seq != NL_SEQ)
+				continue;
+			if (h->nlmsg_type == NLMSG_DONE) {
+				done = true;
+				break;
+			}
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+				r = h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)) ? -EIO : e->error;
+				goto out;
+			}
+			r = fn(h, arg);
+			if (r < 0)
+				goto out;
+			if (!(h->nlmsg_flags & NLM_F_MULTI))
+				done = true;
+		}
+	}
+out:
+	close(fd);
+	return r;
+}
+
+struct qdiscs {
+	unsigned ifindex;
+	char *kind;
+	size_t len;
+	bool have_root, root_multi, children_fq, any_child;
+	uint32_t root_handle;
+};
+
+static int on_qdisc(const struct nlmsghdr *h, void *arg)
+{
+	struct qdiscs *q = arg;
 	const struct tcmsg *t = NLMSG_DATA(h);
-	*ifindex = t->tcm_ifindex;
-	*parent = t->tcm_parent;
-	*handle = t->tcm_handle;
-	kind[0] = '\0';
+	if (h->nlmsg_type != RTM_NEWQDISC || h->nlmsg_len < NLMSG_LENGTH(sizeof(*t)) ||
+	    t->tcm_ifindex != (int)q->ifindex)
+		return 0;
+	char k[32] = "";
 	int alen = (int)h->nlmsg_len - NLMSG_LENGTH(sizeof(*t));
 	for (const struct rtattr *a = (const void *)((const char *)t + NLMSG_ALIGN(sizeof(*t)));
-	     RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+	     RTA_OK(a, alen); a = RTA_NEXT(a, alen))
 		if (a->rta_type == TCA_KIND)
-			snprintf(kind, len, "%.*s", (int)RTA_PAYLOAD(a), (const char *)RTA_DATA(a));
+			snprintf(k, sizeof(k), "%.*s", (int)RTA_PAYLOAD(a),
+			         (const char *)RTA_DATA(a));
+	if (t->tcm_parent == TC_H_ROOT) {
+		q->have_root = true;
+		q->root_handle = t->tcm_handle;
+		snprintf(q->kind, q->len, "%s", k);
+		q->root_multi = !strcmp(k, "mq") || !strcmp(k, "mqprio");
+	} else if (TC_H_MAJ(t->tcm_parent) == TC_H_MAJ(q->root_handle)) {
+		/* A root's children come after it in the dump. */
+		q->any_child = true;
+		if (strcmp(k, "fq"))
+			q->children_fq = false;
 	}
+	return 0;
 }
 
 int vz_rtp_qdisc(unsigned ifindex, char *kind, size_t len, bool *txtime)
 {
 	*txtime = false;
 	snprintf(kind, len, "?");
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
 	struct {
 		struct nlmsghdr h;
 		struct tcmsg t;
@@ -82,66 +157,80 @@ int vz_rtp_qdisc(unsigned ifindex, char *kind, size_t len, bool *txtime)
 	        .h = {.nlmsg_len = sizeof(req),
 	              .nlmsg_type = RTM_GETQDISC,
 	              .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-	              .nlmsg_seq = 1},
+	              .nlmsg_seq = NL_SEQ},
 	        .t = {.tcm_family = AF_UNSPEC, .tcm_ifindex = (int)ifindex},
 	};
-	int r = 0;
-	if (send(fd, &req, sizeof(req), 0) < 0) {
-		r = -errno;
-		goto out;
-	}
-	bool have_root = false, root_multi = false, children_fq = true, any_child = false;
-	uint32_t root_handle = 0;
-	char rx[16384] __attribute__((aligned(4)));
-	for (bool done = false; !done;) {
-		ssize_t n = recv(fd, rx, sizeof(rx), 0);
-		if (n < 0) {
-			r = -errno;
-			goto out;
-		}
-		int left = (int)n;
-		for (const struct nlmsghdr *h = (const void *)rx; NLMSG_OK(h, left);
-		     h = NLMSG_NEXT(h, left)) {
-			if (h->nlmsg_type == NLMSG_DONE) {
-				done = true;
-				break;
-			}
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-				r = e->error ? e->error : -EIO;
-				goto out;
-			}
-			if (h->nlmsg_type != RTM_NEWQDISC)
-				continue;
-			int dev;
-			uint32_t parent, handle;
-			char k[32];
-			qdisc_of(h, &dev, &parent, &handle, k, sizeof(k));
-			if (dev != (int)ifindex)
-				continue;
-			if (parent == TC_H_ROOT) {
-				have_root = true;
-				root_handle = handle;
-				snprintf(kind, len, "%s", k);
-				root_multi = !strcmp(k, "mq") || !strcmp(k, "mqprio");
-			} else {
-				/* Children are listed after their root. */
-				if (TC_H_MAJ(parent) == TC_H_MAJ(root_handle)) {
-					any_child = true;
-					if (strcmp(k, "fq"))
-						children_fq = false;
-				}
-			}
-		}
-	}
-	if (!have_root) {
-		r = -ENOENT;
-		goto out;
-	}
-	*txtime = !strcmp(kind, "fq") || (root_multi && any_child && children_fq);
-	if (root_multi && *txtime)
+	struct qdiscs q = {.ifindex = ifindex, .kind = kind, .len = len, .children_fq = true};
+	int r = nl_talk(&req, sizeof(req), on_qdisc, &q);
+	if (r < 0)
+		return r;
+	if (!q.have_root)
+		return -ENOENT;
+	*txtime = !strcmp(kind, "fq") || (q.root_multi && q.any_child && q.children_fq);
+	if (q.root_multi && *txtime)
 		snprintf(kind + strlen(kind), len - strlen(kind), " of fq");
-out:
-	close(fd);
-	return r;
+	return 0;
+}
+
+static int on_route(const struct nlmsghdr *h, void *arg)
+{
+	const struct rtmsg *rt = NLMSG_DATA(h);
+	if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof(*rt)))
+		return 0;
+	int alen = (int)RTM_PAYLOAD(h);
+	for (const struct rtattr *a = RTM_RTA(rt); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+		if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) >= sizeof(int))
+			memcpy(arg, RTA_DATA(a), sizeof(int));
+	return 0;
+}
+
+int vz_rtp_route_dev(const struct sockaddr *to, unsigned *ifindex)
+{
+	struct {
+		struct nlmsghdr h;
+		struct rtmsg r;
+		char attrs[64];
+	} req = {
+	        .h = {.nlmsg_type = RTM_GETROUTE,
+	              .nlmsg_flags = NLM_F_REQUEST,
+	              .nlmsg_seq = NL_SEQ},
+	        .r = {.rtm_family = (unsigned char)to->sa_family},
+	};
+	const void *addr;
+	size_t alen;
+	int scope = 0;
+	if (to->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)to;
+		addr = &a->sin6_addr;
+		alen = 16;
+		scope = (int)a->sin6_scope_id;
+	} else if (to->sa_family == AF_INET) {
+		addr = &((const struct sockaddr_in *)(const void *)to)->sin_addr;
+		alen = 4;
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	req.r.rtm_dst_len = (unsigned char)(alen * 8);
+	struct rtattr *a = (void *)req.attrs;
+	a->rta_type = RTA_DST;
+	a->rta_len = (unsigned short)RTA_LENGTH(alen);
+	memcpy(RTA_DATA(a), addr, alen);
+	size_t used = RTA_ALIGN(a->rta_len);
+	if (scope) {
+		/* A link-local destination's zone: the lookup must know it. */
+		a = (void *)(req.attrs + used);
+		a->rta_type = RTA_OIF;
+		a->rta_len = (unsigned short)RTA_LENGTH(sizeof(int));
+		memcpy(RTA_DATA(a), &scope, sizeof(int));
+		used += RTA_ALIGN(a->rta_len);
+	}
+	req.h.nlmsg_len = (uint32_t)(NLMSG_LENGTH(sizeof(struct rtmsg)) + used);
+	int oif = 0;
+	int r = nl_talk(&req, req.h.nlmsg_len, on_route, &oif);
+	if (r < 0)
+		return r;
+	if (oif <= 0)
+		return -ENOENT;
+	*ifindex = (unsigned)oif;
+	return 0;
 }

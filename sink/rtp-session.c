@@ -301,12 +301,23 @@ int vz_rtp_sdp(char *out, size_t len, const struct vz_rtp_opts *o, const struct 
 	if (rate && !whole &&
 	    !add(out, len, &n, "; exactframerate=%u/%u", fmt->fps_num, fmt->fps_den))
 		return -ENOSPC;
-	/* ST 2110-20: general packing (lines share packets, continuation bit);
-	 * the sender type only where vzero paces (ST 2110-21 narrow). */
-	if (!add(out, len, &n, "; TCS=SDR; PM=2110GPM; SSN=ST2110-20:2017%s\r\n",
-	         o->pace == VZ_RTP_PACE_LINEAR   ? "; TP=2110TPNL"
-	         : o->pace == VZ_RTP_PACE_GAPPED ? "; TP=2110TPN"
-	                                         : ""))
+	/* ST 2110-20's parameters for its own samplings only (BGR, BGRA and
+	 * RGBA are RFC 4175's): general packing (lines share packets, the
+	 * continuation bit), the sender type only where vzero paces (ST
+	 * 2110-21 narrow), and MAXUDP past its standard 1460-byte limit. */
+	bool st2110 =
+	        !strcmp(p->sampling->name, "YCbCr-4:2:2") || !strcmp(p->sampling->name, "RGB");
+	unsigned maxudp = 0;
+	for (unsigned i = 0; i < p->npkts; i++)
+		maxudp = p->pkt[i].size > maxudp ? p->pkt[i].size : maxudp;
+	if (st2110 && !add(out, len, &n, "; TCS=SDR; PM=2110GPM; SSN=ST2110-20:2017%s",
+	                   o->pace == VZ_RTP_PACE_LINEAR   ? "; TP=2110TPNL"
+	                   : o->pace == VZ_RTP_PACE_GAPPED ? "; TP=2110TPN"
+	                                                   : ""))
+		return -ENOSPC;
+	if (st2110 && maxudp > 1460 && !add(out, len, &n, "; MAXUDP=%u", maxudp))
+		return -ENOSPC;
+	if (!add(out, len, &n, "\r\n"))
 		return -ENOSPC;
 	if (rate && whole && !add(out, len, &n, "a=framerate:%u\r\n", fmt->fps_num / fmt->fps_den))
 		return -ENOSPC;

@@ -98,13 +98,12 @@ struct job {
 	unsigned zc_open; /* sends not yet completed */
 	bool used, sent, have_zc;
 	struct vz_rtp_pace pace;
-	int64_t lead_ns; /* how far ahead launch times go to the kernel */
 };
 
 struct rtp_sink {
 	struct vz_rtp_opts o;
 	struct vz_sink_port *port;
-	struct vz_loop_source *watch, *retry;
+	struct vz_loop_source *watch, *retry, *rtcp_timer;
 	int fd, rtcp_fd;
 	bool ipv6, multicast;
 	char dest[300]; /* as reports show it */
@@ -135,15 +134,14 @@ struct rtp_sink {
 	bool txtime, slack_set;
 	char qdisc[40];
 	unsigned burst;
-	int64_t pace_end, last_push, measured_ns;
+	int64_t pace_end, last_push, measured_ns, last_launch;
 	uint64_t frames_paced, batches_paced, late_batches;
 	int64_t span_sum, late_max, late_sum;
 	/* RTCP. */
 	struct sockaddr_storage rtcp_to;
 	unsigned rtcp_port;
 	char cname[80];
-	int64_t next_sr;
-	uint64_t octets, rtcp_sent, rtcp_errors;
+	uint64_t octets, rtcp_sent, rtcp_errors, sr_packets;
 	/* Inside pump() or drain(): a release they cause may push a frame
 	 * (a waiting one), which must only queue, not send from in there. */
 	bool inside;
@@ -156,7 +154,7 @@ struct rtp_sink {
 	} ctl[MMSG];
 	/* Accounting. */
 	uint64_t packets, sends, syscalls, notifications, copied_notes;
-	uint64_t enobufs, eagain, refused, send_errors, frames_cut;
+	uint64_t enobufs, eagain, refused, send_errors, frames_cut, zc_dropped;
 	uint64_t copied[C_NCAUSES], copy_events[C_NCAUSES];
 	char cause_why[C_NCAUSES][96];
 	char last_error[128];
@@ -181,8 +179,13 @@ static void egress_device(struct rtp_sink *s)
 	snprintf(s->local, sizeof(s->local), "%.*s", (int)strcspn(host, "%"), host);
 	if (s->o.iface[0])
 		return;
-	/* The interface holding our source address carries the packets
-	 * (multicast without iface= aside: the route decides there). */
+	/* The route says which device carries the packets (to an address of
+	 * this host: lo, whichever device holds it); without netlink, the
+	 * device holding our source address. */
+	unsigned oif = 0;
+	if (vz_rtp_route_dev((const struct sockaddr *)&s->to, &oif) == 0 &&
+	    if_indextoname(oif, s->dev))
+		return;
 	struct ifaddrs *ifa = NULL;
 	if (getifaddrs(&ifa) < 0)
 		return;
@@ -370,6 +373,10 @@ static int open_rtcp(struct rtp_sink *s, struct vz_err *err)
 			           (socklen_t)strlen(s->o.iface));
 	}
 	snprintf(s->cname, sizeof(s->cname), "vzero@%.72s", s->local[0] ? s->local : s->o.host);
+	/* The BYE goes after the last packets, which fq may still hold. */
+	struct sock_txtime st = {.clockid = CLOCK_MONOTONIC};
+	if (s->txtime)
+		setsockopt(s->rtcp_fd, SOL_SOCKET, SO_TXTIME, &st, sizeof(st));
 	return 0;
 }
 
@@ -427,7 +434,8 @@ static int64_t wall_now(const struct rtp_sink *s, int64_t *mono)
  * from the same CLOCK_MONOTONIC reading the frames' timestamps come from. */
 static void send_sr(struct rtp_sink *s, bool bye)
 {
-	if (s->rtcp_fd < 0)
+	/* RFC 3550: reports from a sender that sent something since. */
+	if (s->rtcp_fd < 0 || (!bye && s->rtcp_sent && s->packets == s->sr_packets))
 		return;
 	int64_t mono;
 	int64_t wall = wall_now(s, &mono);
@@ -435,12 +443,39 @@ static void send_sr(struct rtp_sink *s, bool bye)
 	int n = vz_rtcp_sr(pkt, sizeof(pkt), s->o.ssrc, vz_rtp_ntp(wall),
 	                   vz_rtp_ts90k(mono, s->ts_offset), (uint32_t)s->packets,
 	                   (uint32_t)s->octets, s->cname, bye);
-	socklen_t tl = s->ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-	if (n > 0 && sendto(s->rtcp_fd, pkt, (size_t)n, 0, (struct sockaddr *)&s->rtcp_to, tl) == n)
+	struct iovec iov = {pkt, n > 0 ? (size_t)n : 0};
+	union {
+		char buf[CMSG_SPACE(sizeof(uint64_t))];
+		struct cmsghdr align;
+	} c = {0};
+	struct msghdr m = {.msg_name = &s->rtcp_to,
+	                   .msg_namelen = s->ipv6 ? sizeof(struct sockaddr_in6)
+	                                          : sizeof(struct sockaddr_in),
+	                   .msg_iov = &iov,
+	                   .msg_iovlen = 1};
+	if (bye && s->txtime) {
+		uint64_t t = (uint64_t)(s->last_launch > mono ? s->last_launch + 1000 : mono);
+		m.msg_control = c.buf;
+		m.msg_controllen = sizeof(c.buf);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_TXTIME;
+		cm->cmsg_len = CMSG_LEN(sizeof(t));
+		memcpy(CMSG_DATA(cm), &t, sizeof(t));
+	}
+	if (n > 0 && sendmsg(s->rtcp_fd, &m, 0) == n)
 		s->rtcp_sent++;
 	else
 		s->rtcp_errors++;
-	s->next_sr = mono + RTCP_EVERY_NS;
+	s->sr_packets = s->packets;
+}
+
+static void on_rtcp(void *data, uint64_t n)
+{
+	(void)n;
+	struct rtp_sink *s = data;
+	if (!s->stopped_told)
+		send_sr(s, false);
 }
 
 /* ---- jobs ---- */
@@ -496,26 +531,36 @@ static void job_cut(struct rtp_sink *s, struct job *j)
 
 /* ---- completions ---- */
 
-static void complete_id(struct rtp_sink *s, uint32_t id, bool copied)
+/* False for an id no send of ours holds: one the kernel took for a send
+ * it then dropped (a qdisc drop comes back as ENOBUFS, which we retry, but
+ * its skb had its id and completes it).  Our count moves past it, or every
+ * later id would be one off and frames released a send early. */
+static bool complete_id(struct rtp_sink *s, uint32_t id, bool copied)
 {
-	if (copied) {
-		s->copied[C_KERNEL] += s->zc_bytes[id % ZC_RING];
-		s->copy_events[C_KERNEL]++;
-	}
 	for (unsigned i = 0; i < MAX_JOBS; i++) {
 		struct job *j = &s->job[i];
 		if (!j->used || !j->have_zc ||
 		    (uint32_t)(id - j->zc_first) >= (uint32_t)(j->zc_end - j->zc_first))
 			continue;
+		if (copied) {
+			s->copied[C_KERNEL] += s->zc_bytes[id % ZC_RING];
+			s->copy_events[C_KERNEL]++;
+		}
 		j->zc_open--;
 		s->zc_open--;
 		if (!j->zc_open && j->sent)
 			job_finish(s, j);
-		return;
+		return true;
 	}
+	if ((int32_t)(id - s->zc_next) >= 0) {
+		s->zc_next = id + 1;
+		s->zc_dropped++;
+	}
+	return false;
 }
 
-/* Reads every notification queued; returns how many ids they completed. */
+/* Reads every notification queued; returns how many of our sends they
+ * completed. */
 static unsigned drain_inside(struct rtp_sink *s)
 {
 	unsigned done = 0;
@@ -547,8 +592,7 @@ static unsigned drain_inside(struct rtp_sink *s)
 			else
 				s->seen_uncopied = true;
 			for (uint32_t id = e.ee_info;; id++) {
-				complete_id(s, id, copied);
-				done++;
+				done += complete_id(s, id, copied);
 				s->copied_ids += copied;
 				if (id == e.ee_data)
 					break;
@@ -699,6 +743,19 @@ static enum cause fallback_cause(const struct rtp_sink *s)
 	return C_OFF;
 }
 
+/* How far ahead launch times go to fq: 32 sends (skbs, whatever a send
+ * holds now: a burst, fewer with batch= or once GSO is off), at most 2 ms. */
+static int64_t txtime_lead(const struct rtp_sink *s, const struct job *j)
+{
+	unsigned per = s->gso_ok ? GSO_MAX_SEGS : 1;
+	if (s->o.batch && s->o.batch < per)
+		per = s->o.batch;
+	if (s->burst && s->burst < per)
+		per = s->burst;
+	int64_t lead = j->pace.span_ns / j->pace.npkts * per * TXTIME_AHEAD;
+	return lead < TXTIME_LEAD_NS ? lead : TXTIME_LEAD_NS;
+}
+
 /* Sends what it can of the head job; false when it must wait. */
 static bool send_some(struct rtp_sink *s, struct job *j)
 {
@@ -709,17 +766,18 @@ static bool send_some(struct rtp_sink *s, struct job *j)
 	bool zc = s->zc_ok;
 	bool paced = s->o.pace != VZ_RTP_PACE_OFF;
 	int64_t now = paced ? vz_now_ns() : 0, launch[MMSG];
+	int64_t lead = paced && s->txtime ? txtime_lead(s, j) : 0;
 	while (nm < MMSG && next < p->npkts) {
 		/* Every id must find its bytes in the ring. */
 		if (zc && s->zc_open + nm + 1 >= ZC_RING)
 			break;
 		launch[nm] = paced ? vz_rtp_launch(&j->pace, next) : 0;
-		if (paced && launch[nm] > now + (s->txtime ? j->lead_ns : 0)) {
+		if (paced && launch[nm] > now + lead) {
 			if (nm)
 				break;
 			/* Under fq, woken half a lead early, the next wake-up has
 			 * half a lead's batches to hand over. */
-			int64_t wake = launch[0] - (s->txtime ? j->lead_ns / 2 : 0);
+			int64_t wake = launch[0] - lead / 2;
 			if (!s->txtime && !s->slack_set) {
 				/* The loop thread's timers fire up to 50 us late by
 				 * default: the timer pacer wants them on time. */
@@ -763,7 +821,9 @@ static bool send_some(struct rtp_sink *s, struct job *j)
 			return false;
 		case ENOBUFS:
 			/* Notifications pending on the socket's option memory: read
-			 * them and go on; with none out, give the kernel a moment. */
+			 * them and go on once one of our sends completed; with none
+			 * (or only a dropped send's, see complete_id), give the
+			 * kernel a moment. */
 			s->enobufs++;
 			if (drain_inside(s))
 				return true;
@@ -856,6 +916,8 @@ static bool send_some(struct rtp_sink *s, struct job *j)
 			s->octets += p->pkt[j->next + k].size - VZ_RTP_HDR;
 		if (paced) {
 			int64_t late = now - launch[i];
+			if (launch[i] > s->last_launch)
+				s->last_launch = launch[i];
 			s->batches_paced++;
 			if (late > LATE_NS)
 				s->late_batches++;
@@ -951,6 +1013,12 @@ static int rtp_start(void *impl, struct vz_sink_port *port, struct vz_buffer_set
 		                      &s->retry, err);
 		if (r < 0)
 			return r;
+		if (s->rtcp_fd >= 0) {
+			r = vz_loop_add_timer(vz_port_loop(port), RTCP_EVERY_NS, RTCP_EVERY_NS,
+			                      on_rtcp, s, &s->rtcp_timer, err);
+			if (r < 0)
+				return r;
+		}
 	}
 	return 0;
 }
@@ -997,7 +1065,11 @@ static int rtp_push(void *impl, struct vz_frame *f, struct vz_err *err)
 	int64_t now = vz_now_ns();
 	if (s->last_push) {
 		int64_t d = now - s->last_push;
-		s->measured_ns = s->measured_ns ? s->measured_ns + (d - s->measured_ns) / 8 : d;
+		/* A pause (a stalled camera) is not the frame rate. */
+		if (!s->measured_ns)
+			s->measured_ns = d;
+		else if (d < 4 * s->measured_ns)
+			s->measured_ns += (d - s->measured_ns) / 8;
 	}
 	s->last_push = now;
 	if (s->o.pace != VZ_RTP_PACE_OFF) {
@@ -1017,10 +1089,6 @@ static int rtp_push(void *impl, struct vz_frame *f, struct vz_err *err)
 		                               .span_ns = end - t0,
 		                               .npkts = p->npkts,
 		                               .height = p->height};
-		unsigned burst = s->burst < p->npkts ? s->burst : p->npkts;
-		int64_t step = (end - t0) / p->npkts * burst;
-		j->lead_ns =
-		        step * TXTIME_AHEAD < TXTIME_LEAD_NS ? step * TXTIME_AHEAD : TXTIME_LEAD_NS;
 		s->frames_paced++;
 		s->span_sum += end - t0;
 	}
@@ -1039,8 +1107,8 @@ static int rtp_push(void *impl, struct vz_frame *f, struct vz_err *err)
 	s->fifo[(s->fifo_head + s->nfifo) % MAX_JOBS] = j;
 	s->nfifo++;
 	pump(s);
-	if (s->rtcp_fd >= 0 && now >= s->next_sr)
-		send_sr(s, false);
+	if (!s->rtcp_sent)
+		send_sr(s, false); /* a mapping from the first frame on */
 	return 0;
 }
 
@@ -1151,6 +1219,8 @@ static void rtp_stats(void *impl, struct vz_sink_stats *out)
 		counter(out, "enobufs", s->enobufs);
 	if (s->eagain)
 		counter(out, "eagain", s->eagain);
+	if (s->zc_dropped)
+		counter(out, "qdisc drops", s->zc_dropped);
 	const struct vz_rtp_plan *p = s->plan ? &s->plan->p : NULL;
 	out->proof[0] = '\0';
 	vz_msg_append(out->proof, sizeof(out->proof),
@@ -1200,6 +1270,8 @@ static void rtp_destroy(void *impl)
 			vz_loop_remove(vz_port_loop(s->port), s->watch);
 		if (s->retry)
 			vz_loop_remove(vz_port_loop(s->port), s->retry);
+		if (s->rtcp_timer)
+			vz_loop_remove(vz_port_loop(s->port), s->rtcp_timer);
 	}
 	/* The contract ends only after stop() reported every frame back. */
 	for (unsigned i = 0; i < MAX_JOBS; i++)

@@ -28,9 +28,12 @@
  *                timer elsewhere (fq_codel, pfifo, noqueue ignore launch
  *                times); txtime: refuse to start without fq; timer
  *   burst=N      packets leaving back to back at most (default 4 when paced;
- *                a GSO batch is one skb and leaves at its first packet's time)
+ *                a GSO batch is one skb and leaves at its first packet's time).
+ *                Where the sender is late (a timer that woke late) what is
+ *                due leaves together: the report counts such late batches
  *   rtcp=        PORT (default: the RTP port + 1) or off: RTCP sender reports
- *                each second and a BYE at the end; the SDP says a=rtcp:PORT
+ *                at the first frame, then each second while packets go out,
+ *                and a BYE at the end; the SDP says a=rtcp:PORT
  *   clock=       realtime (default) or tai: the wall clock reports map to
  *   clock_offset=NS  added to it (e.g. PTP time minus CLOCK_REALTIME, read
  *                from phc2sys/phc_ctl)
@@ -61,9 +64,13 @@
  * Pacing.  Each frame is spread over the interval after it arrived and
  * ends by then (a late frame gets a shorter span, never below a quarter),
  * so the sender never falls behind for good.  Under fq, launch times go to
- * the kernel at most 2 ms or 32 batches ahead: fq keeps 100 packets of a
- * flow (flow_limit) and drops the rest, so a whole frame queued ahead would
- * not survive.  The timer pacer sets the loop thread's timer slack to 1 us.
+ * the kernel at most 2 ms or 32 sends ahead: fq keeps 100 packets (skbs) of
+ * a flow (flow_limit) and drops the rest, so a whole frame queued ahead
+ * would not survive; a send dropped all the same is retried, and its
+ * zero-copy id accounted for.  The final RTCP BYE leaves after the last
+ * launch time.  The pacer is chosen by the route's device (an address of
+ * this host leaves by lo).  The timer pacer sets the loop thread's timer
+ * slack to 1 us.
  * The report's "timing" line names the pacer, the spread asked for and how
  * late the sender handed batches over; the spread on the wire only a
  * receiver sees: `vzero rtp-check`.
@@ -73,8 +80,10 @@
  * map them to the wall clock (NTP format) read at the same instant.  ST
  * 2110-10 wants PTP (TAI) timestamps from the PTP epoch: vzero's are not, so
  * its SDP says "ST 2110-style" and a=ts-refclk:local / a=mediaclk:sender
- * (RFC 7273), with the ST 2110-20 format parameters (exactframerate, PM, SSN,
- * TCS, and TP=2110TPNL/2110TPN when paced).  Where a PTP clock exists, give
+ * (RFC 7273), with exactframerate and, for ST 2110-20's samplings (UYVY,
+ * RGB3), PM, SSN, TCS, TP=2110TPNL/2110TPN when paced and MAXUDP past 1460
+ * bytes.  Colorimetry keeps RFC 4175's spelling (BT709-2), which GStreamer
+ * and FFmpeg read.  Where a PTP clock exists, give
  * its offset to the system clock as clock_offset= and receivers align
  * streams on it through the reports.
  *

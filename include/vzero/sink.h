@@ -115,7 +115,7 @@ struct vz_sink_stats {
 	char shown_note[192];
 	/* How the sink times what leaves (a network sink's pacing, its
 	 * clocks), in words; "" when it has nothing to say. */
-	char timing[320];
+	char timing[512];
 	unsigned ncounters;
 	struct vz_sink_counter counter[VZ_SINK_MAX_COUNTERS];
 };

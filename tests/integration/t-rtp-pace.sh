@@ -107,7 +107,7 @@ test_rtp_pace_linear_spreads_where_off_bursts() {
 # With fq on the device the kernel keeps the launch times (SO_TXTIME):
 # the same spread for linear, and gapped spreads over the active part only
 # (480 of 525 lines' time: 91% less a step).  fq's per-flow limit is never
-# hit (the sink hands over <= 32 batches ahead): no drops.  Loopback may
+# hit (the sink hands over <= 32 sends ahead): no drops.  Loopback may
 # deliver a few packets out of order with two CPUs: fq releases some from
 # its watchdog timer on one CPU, some from the sender's send on the other,
 # and each CPU's backlog is processed on its own (seen: 12 of 10080; none

@@ -58,6 +58,7 @@ struct feeder {
 	struct vz_rtpcheck c;
 	uint32_t seq;
 	int64_t t;
+	bool no_esn; /* ESN left at 0, as FFmpeg and rtpvrawpay send */
 };
 
 static struct feeder *feeder_new(double burst_gap_us, bool keep_frames)
@@ -79,7 +80,7 @@ static void feeder_free(struct feeder *f)
 static void send_one(struct feeder *f, uint32_t seq, uint32_t ts, bool marker)
 {
 	uint8_t b[64];
-	size_t n = rtp_pkt(b, seq, ts, marker);
+	size_t n = rtp_pkt(b, f->no_esn ? seq & 0xffff : seq, ts, marker);
 	vz_rtpcheck_rtp(&f->c, b, n, f->t);
 }
 
@@ -265,6 +266,24 @@ static void test_seq_wrap_with_esn(void **state)
 	assert_int_equal(f->c.frames_complete, 4);
 	assert_int_equal(f->c.first_seq, 0x1fff1);
 	assert_int_equal(f->c.last_seq, 0x1fff0 + 40);
+	feeder_free(f);
+}
+
+/* A sender without the ESN: the 16-bit field wraps, nothing is lost. */
+static void test_seq_wrap_without_esn(void **state)
+{
+	(void)state;
+	struct feeder *f = feeder_new(20, false);
+	f->no_esn = true;
+	f->seq = 0xfff0;
+	prime(f);
+	for (unsigned k = 0; k < 4; k++)
+		frame(f, 1000 + k, 10, 1000, 1000000); /* across 0xffff -> 0x10000 */
+	vz_rtpcheck_finish(&f->c);
+	assert_int_equal(f->c.lost, 0);
+	assert_int_equal(f->c.too_old + f->c.reordered + f->c.duplicates + f->c.seq_jumps, 0);
+	assert_int_equal(f->c.frames_complete, 4);
+	assert_int_equal(f->c.last_seq, 0xfff0 + 40);
 	feeder_free(f);
 }
 
@@ -531,6 +550,7 @@ int main(void)
 	        cmocka_unit_test(test_reordered),
 	        cmocka_unit_test(test_too_old),
 	        cmocka_unit_test(test_seq_wrap_with_esn),
+	        cmocka_unit_test(test_seq_wrap_without_esn),
 	        cmocka_unit_test(test_before_first_marker),
 	        cmocka_unit_test(test_other_ssrc),
 	        cmocka_unit_test(test_rtcp_sender_report),

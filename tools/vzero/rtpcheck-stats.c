@@ -250,7 +250,15 @@ void vz_rtpcheck_rtp(struct vz_rtpcheck *c, const uint8_t *pkt, size_t len, int6
 		c->malformed++;
 		return;
 	}
-	uint32_t ext = (uint32_t)be16(pkt + off) << 16 | seq16;
+	uint32_t esn = be16(pkt + off);
+	uint32_t ext = esn << 16 | seq16;
+	/* Senders that leave the ESN at 0 (FFmpeg, GStreamer's rtpvrawpay):
+	 * extended here as RFC 3550 does, the 16 bits nearest the highest. */
+	if (esn)
+		c->esn_nonzero = true;
+	if (!c->esn_nonzero && c->seq_init)
+		ext = c->highest +
+		      (uint32_t)(int32_t)(int16_t)(uint16_t)(seq16 - (c->highest & 0xffff));
 
 	if (c->cfg.ssrc_set ? ssrc != c->cfg.ssrc : c->have_ssrc && ssrc != c->ssrc) {
 		c->other_ssrc_packets++;
@@ -401,6 +409,14 @@ void vz_rtpcheck_rtcp(struct vz_rtpcheck *c, const uint8_t *pkt, size_t len, int
 			if (body < 28) {
 				bad = true;
 				break;
+			}
+			/* Another stream's reports would map the wrong clock. */
+			uint32_t sr_ssrc = be32(p + 4);
+			if (c->cfg.ssrc_set ? sr_ssrc != c->cfg.ssrc
+			                    : c->have_ssrc && sr_ssrc != c->ssrc) {
+				c->rtcp_other++;
+				off += plen;
+				continue;
 			}
 			struct vz_rtpcheck_sr *sr = &c->sr[c->sr_count % VZ_RTPCHECK_MAX_SR];
 			*sr = (struct vz_rtpcheck_sr){

@@ -6,7 +6,9 @@
  *
  * Sequence accounting uses the 32-bit extended sequence number (RFC 4175's
  * ESN << 16 | the RTP field): the 16-bit field wraps every ~22 frames at
- * 1080p60, too often to tell a wrap from a loss.  A packet above the next
+ * 1080p60, too often to tell a wrap from a loss.  From a sender whose ESN
+ * stays 0 (FFmpeg, rtpvrawpay), the 16 bits are extended as RFC 3550 does
+ * (nearest the highest seen).  A packet above the next
  * expected one counts the ones skipped as lost; one below it is reordered
  * (and no longer lost) or, if it was already seen, a duplicate -- within a
  * window of the last VZ_RTPCHECK_WINDOW packets; older ones are too_old.
@@ -102,6 +104,7 @@ struct vz_rtpcheck {
 	/* Internal state. */
 	bool started, seq_init, in_frame, prev_frame;
 	uint32_t highest; /* highest extended seq seen (in order) */
+	bool esn_nonzero; /* the sender fills RFC 4175's ESN (else: extend here) */
 	uint64_t seen[VZ_RTPCHECK_WINDOW / 64];
 	bool last_marker; /* the highest packet had the marker bit */
 	struct vz_rtpcheck_frame cur;
