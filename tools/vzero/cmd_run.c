@@ -124,10 +124,12 @@ static void usage(FILE *out, const char *cmd)
 		        "                         pages (MSG_ZEROCOPY + GSO; IPv6 as [ADDR]; "
 		        "options\n"
 		        "                         mtu=, ttl=, iface=, pt=, ssrc=, seq=, zerocopy=\n"
-		        "                         auto|on|off, gso=auto|off, batch=N; capture "
-		        "UYVY,\n"
-		        "                         RGB3, BGR3, XR24 or XB24); repeat --sink for\n"
-		        "                         fan-out\n"
+		        "                         auto|on|off, gso=auto|off, batch=N; pacing:\n"
+		        "                         pace=off|linear|gapped, burst=N, pacer=auto|\n"
+		        "                         txtime|timer; RTCP: rtcp=PORT|off, clock=\n"
+		        "                         realtime|tai, clock_offset=NS; capture UYVY,\n"
+		        "                         RGB3, BGR3, XR24 or XB24; measure arrivals with\n"
+		        "                         vzero rtp-check); repeat --sink for fan-out\n"
 		        "      --sdp FILE         for the rtp:// sink before it: write its "
 		        "session\n"
 		        "                         description (what receivers need) to FILE\n"
@@ -174,7 +176,10 @@ static void usage(FILE *out, const char *cmd)
 		        "--sdp cam.sdp\n"
 		        "    (then: gst-launch-1.0 filesrc location=cam.sdp ! sdpdemux ! "
 		        "rtpvrawdepay ! "
-		        "videoconvert ! autovideosink)\n");
+		        "videoconvert ! autovideosink)\n"
+		        "  vzero run -d vivid -f UYVY --sink 'rtp://10.0.0.9:5004?pace=linear'\n"
+		        "    (each frame spread over its interval; see it with: vzero rtp-check\n"
+		        "    rtp://10.0.0.9:5004 on the receiver)\n");
 	fprintf(out, "\nExit status: 0 done, 1 runtime failure, 2 bad arguments.\n");
 }
 
