@@ -31,6 +31,19 @@
 #define VZ_RTP_MIN_MTU   576
 #define VZ_RTP_MAX_MTU   9000
 
+/* Network byte order into a packet being built. */
+static inline void vz_rtp_put16(uint8_t *b, uint32_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+static inline void vz_rtp_put32(uint8_t *b, uint32_t v)
+{
+	vz_rtp_put16(b, v >> 16);
+	vz_rtp_put16(b + 2, v);
+}
+
 /* What `--sink rtp://...` asked for. */
 struct vz_rtp_opts {
 	char host[256];

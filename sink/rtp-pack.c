@@ -187,34 +187,22 @@ int vz_rtp_plan_build(struct vz_rtp_plan *p, const struct vz_format *fmt, unsign
 	return 0;
 }
 
-static void put16(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *b, uint32_t v)
-{
-	put16(b, v >> 16);
-	put16(b + 2, v);
-}
-
 void vz_rtp_write_header(uint8_t *out, const struct vz_rtp_plan *p, unsigned i, uint32_t ext_seq,
                          uint32_t ts, uint32_t ssrc, uint8_t pt, bool marker)
 {
 	const struct vz_rtp_pkt *pk = &p->pkt[i];
 	out[0] = 0x80; /* version 2, no padding, extension or CSRC */
 	out[1] = (uint8_t)((marker ? 0x80 : 0) | (pt & 0x7f));
-	put16(out + 2, ext_seq & 0xffff);
-	put32(out + 4, ts);
-	put32(out + 8, ssrc);
-	put16(out + 12, ext_seq >> 16);
+	vz_rtp_put16(out + 2, ext_seq & 0xffff);
+	vz_rtp_put32(out + 4, ts);
+	vz_rtp_put32(out + 8, ssrc);
+	vz_rtp_put16(out + 12, ext_seq >> 16);
 	uint8_t *h = out + VZ_RTP_HDR + VZ_RTP_ESN;
 	for (unsigned j = 0; j < pk->nseg; j++, h += VZ_RTP_SEG_HDR) {
 		const struct vz_rtp_seg *sg = &p->seg[pk->first_seg + j];
-		put16(h, sg->len);
-		put16(h + 2, sg->line & 0x7fff); /* F = 0: progressive */
-		put16(h + 4, (j + 1 < pk->nseg ? 0x8000u : 0) | (sg->offset & 0x7fff));
+		vz_rtp_put16(h, sg->len);
+		vz_rtp_put16(h + 2, sg->line & 0x7fff); /* F = 0: progressive */
+		vz_rtp_put16(h + 4, (j + 1 < pk->nseg ? 0x8000u : 0) | (sg->offset & 0x7fff));
 	}
 }
 

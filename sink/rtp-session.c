@@ -61,6 +61,16 @@ static int parse_ul(const char *v, unsigned long lo, unsigned long hi, unsigned 
 	return 0;
 }
 
+/* The index of @v in the NULL-ended @names (each option's value is its
+ * index), or -1. */
+static int keyword(const char *v, const char *const *names)
+{
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(v, names[i]))
+			return i;
+	return -1;
+}
+
 static int option(struct vz_rtp_opts *o, char *kv, struct vz_err *err)
 {
 	char *v = strchr(kv, '=');
@@ -95,31 +105,23 @@ static int option(struct vz_rtp_opts *o, char *kv, struct vz_err *err)
 		o->seq = (uint32_t)n;
 		o->have_seq = true;
 	} else if (!strcmp(kv, "zerocopy")) {
-		o->zerocopy = !strcmp(v, "auto")  ? 1
-		              : !strcmp(v, "on")  ? 2
-		              : !strcmp(v, "off") ? 0
-		                                  : -1;
+		o->zerocopy = keyword(v, (const char *const[]){"off", "auto", "on", NULL});
 		if (o->zerocopy < 0)
 			r = -EINVAL;
 	} else if (!strcmp(kv, "gso")) {
-		o->gso = !strcmp(v, "auto") ? 1 : !strcmp(v, "off") ? 0 : -1;
+		o->gso = keyword(v, (const char *const[]){"off", "auto", NULL});
 		if (o->gso < 0)
 			r = -EINVAL;
 	} else if (!strcmp(kv, "batch")) {
 		r = parse_ul(v, 1, 64, &n);
 		o->batch = (unsigned)n;
 	} else if (!strcmp(kv, "pace")) {
-		o->pace = !strcmp(v, "off")      ? VZ_RTP_PACE_OFF
-		          : !strcmp(v, "linear") ? VZ_RTP_PACE_LINEAR
-		          : !strcmp(v, "gapped") ? VZ_RTP_PACE_GAPPED
-		                                 : -1;
+		/* In VZ_RTP_PACE_* order, as the others in theirs. */
+		o->pace = keyword(v, (const char *const[]){"off", "linear", "gapped", NULL});
 		if (o->pace < 0)
 			r = -EINVAL;
 	} else if (!strcmp(kv, "pacer")) {
-		o->pacer = !strcmp(v, "auto")     ? VZ_RTP_PACER_AUTO
-		           : !strcmp(v, "txtime") ? VZ_RTP_PACER_TXTIME
-		           : !strcmp(v, "timer")  ? VZ_RTP_PACER_TIMER
-		                                  : -1;
+		o->pacer = keyword(v, (const char *const[]){"auto", "txtime", "timer", NULL});
 		if (o->pacer < 0)
 			r = -EINVAL;
 	} else if (!strcmp(kv, "burst")) {
@@ -133,9 +135,7 @@ static int option(struct vz_rtp_opts *o, char *kv, struct vz_err *err)
 			o->rtcp_port = (int)n;
 		}
 	} else if (!strcmp(kv, "clock")) {
-		o->clock = !strcmp(v, "realtime") ? VZ_RTP_CLOCK_REALTIME
-		           : !strcmp(v, "tai")    ? VZ_RTP_CLOCK_TAI
-		                                  : -1;
+		o->clock = keyword(v, (const char *const[]){"realtime", "tai", NULL});
 		if (o->clock < 0)
 			r = -EINVAL;
 	} else if (!strcmp(kv, "clock_offset")) {
@@ -338,18 +338,6 @@ uint64_t vz_rtp_ntp(int64_t unix_ns)
 	return sec << 32 | frac;
 }
 
-static void be16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void be32(uint8_t *p, uint32_t v)
-{
-	be16(p, v >> 16);
-	be16(p + 2, v);
-}
-
 int vz_rtcp_sr(uint8_t *out, size_t len, uint32_t ssrc, uint64_t ntp, uint32_t rtp_ts,
                uint32_t packets, uint32_t octets, const char *cname, bool bye)
 {
@@ -364,18 +352,18 @@ int vz_rtcp_sr(uint8_t *out, size_t len, uint32_t ssrc, uint64_t ntp, uint32_t r
 	memset(out, 0, need);
 	out[0] = 0x80; /* V=2, no reception report: a sender only */
 	out[1] = 200;
-	be16(out + 2, 28 / 4 - 1);
-	be32(out + 4, ssrc);
-	be32(out + 8, (uint32_t)(ntp >> 32));
-	be32(out + 12, (uint32_t)ntp);
-	be32(out + 16, rtp_ts);
-	be32(out + 20, packets);
-	be32(out + 24, octets);
+	vz_rtp_put16(out + 2, 28 / 4 - 1);
+	vz_rtp_put32(out + 4, ssrc);
+	vz_rtp_put32(out + 8, (uint32_t)(ntp >> 32));
+	vz_rtp_put32(out + 12, (uint32_t)ntp);
+	vz_rtp_put32(out + 16, rtp_ts);
+	vz_rtp_put32(out + 20, packets);
+	vz_rtp_put32(out + 24, octets);
 	uint8_t *d = out + 28;
 	d[0] = 0x81; /* one chunk */
 	d[1] = 202;
-	be16(d + 2, (uint32_t)(sdes / 4 - 1));
-	be32(d + 4, ssrc);
+	vz_rtp_put16(d + 2, (uint32_t)(sdes / 4 - 1));
+	vz_rtp_put32(d + 4, ssrc);
 	d[8] = 1; /* CNAME */
 	d[9] = (uint8_t)cl;
 	memcpy(d + 10, cname, cl);
@@ -383,8 +371,8 @@ int vz_rtcp_sr(uint8_t *out, size_t len, uint32_t ssrc, uint64_t ntp, uint32_t r
 		uint8_t *b = d + sdes;
 		b[0] = 0x81;
 		b[1] = 203;
-		be16(b + 2, 1);
-		be32(b + 4, ssrc);
+		vz_rtp_put16(b + 2, 1);
+		vz_rtp_put32(b + 4, ssrc);
 	}
 	return (int)need;
 }
