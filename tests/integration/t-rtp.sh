@@ -383,6 +383,9 @@ test_rtp_tap_per_datagram_zero_copy_loses_nothing() {
 	tc qdisc replace dev "$VZ_NET_IFACE" root pfifo limit 20000 || fail "cannot set a pfifo qdisc"
 	trap 'tc qdisc del dev '"$VZ_NET_IFACE"' root 2>/dev/null || true' EXIT
 	before=$(json_get "$VZ_NET_RX" '["ports"]["5006"]["rtp_packets"]')
+	local sn0 kd0
+	sn0=$(json_get "$VZ_NET_RX" 'd.get("softnet_dropped") or 0')
+	kd0=$(json_get "$VZ_NET_RX" '["ports"]["5006"]["kernel_drops"] or 0')
 	tx0=$(<"$stats/tx_packets") txd0=$(<"$stats/tx_dropped")
 	run "$VZ" run -d "$dev" -f UYVY -s 640x480 --sink "rtp://$VZ_NET_HOST:5006?gso=off" -n 20 \
 		--stats-json s.json >report.txt
@@ -406,10 +409,17 @@ test_rtp_tap_per_datagram_zero_copy_loses_nothing() {
 	# qemu's own load: losses there are the receiving host's, said, not
 	# failed on (the GSO test above holds the receiver to every packet).
 	wait_until 30 eval '[[ $(json_get "$VZ_NET_RX" "[\"ports\"][\"5006\"][\"rtp_packets\"]") -ge $((before + packets)) ]]' || true
-	local got
+	local got counted
 	got=$(($(json_get "$VZ_NET_RX" '["ports"]["5006"]["rtp_packets"]') - before))
-	echo "the host received $got of $packets (socket drops there: $(json_get "$VZ_NET_RX" '["ports"]["5006"]["kernel_drops"]'))"
-	assert_ge "$((got * 100))" "$((packets * 98))" "packets the host received (98% at least)"
+	# what the host's own kernel says it dropped meanwhile: its CPUs'
+	# input backlog (all interfaces) and the receiving socket
+	counted=$(($(json_get "$VZ_NET_RX" 'd.get("softnet_dropped") or 0') - sn0 +
+		$(json_get "$VZ_NET_RX" '["ports"]["5006"]["kernel_drops"] or 0') - kd0))
+	echo "the host received $got of $packets; its kernel counted $counted dropped (input backlog + socket)"
+	# Below 98%, only with the host's kernel owning up to the rest: a loss
+	# nobody counted would be ours (or the tap's)
+	((got * 100 >= packets * 98 || got + counted >= packets)) ||
+		fail "the host received $got of $packets packets and its kernel counted only $counted drops: $((packets - got - counted)) lost without a trace"
 }
 
 # FFmpeg's RFC 4175 depacketizer takes vzero's SDP file as it is.
