@@ -406,8 +406,9 @@ test_rtp_tap_per_datagram_zero_copy_loses_nothing() {
 	assert_le "$sent" "$((packets + 20))" "packets the guest's interface sent"
 	assert_eq "$(($(<"$stats/tx_dropped") - txd0))" 0 "packets the interface dropped"
 	# The host's side takes 480-packet bursts into a backlog it shares with
-	# qemu's own load: losses there are the receiving host's, said, not
-	# failed on (the GSO test above holds the receiver to every packet).
+	# qemu's own load: losses its kernel counts there are the receiving
+	# host's, said, not failed on (the GSO test above holds the receiver
+	# to every packet).
 	wait_until 30 eval '[[ $(json_get "$VZ_NET_RX" "[\"ports\"][\"5006\"][\"rtp_packets\"]") -ge $((before + packets)) ]]' || true
 	local got counted
 	got=$(($(json_get "$VZ_NET_RX" '["ports"]["5006"]["rtp_packets"]') - before))
