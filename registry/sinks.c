@@ -7,14 +7,16 @@
 #include "module.h"
 #include "registry.h"
 #include "sink-drm.h"
+#include "sink-ipc.h"
 #include "sink-null.h"
 #include "sink-rtp.h"
 #include "vz-config.h"
 
 const char vz_sink_specs_help[] =
         "null (releases at once: measures vzero itself), gst:\"DESCRIPTION\" (appsrc ! "
-        "DESCRIPTION), drm[:DEVICE][,OPTION=VALUE...] (a screen, by KMS) or "
-        "rtp://HOST:PORT[?OPTION=VALUE&...] (RFC 4175 over UDP)";
+        "DESCRIPTION), drm[:DEVICE][,OPTION=VALUE...] (a screen, by KMS), "
+        "rtp://HOST:PORT[?OPTION=VALUE&...] (RFC 4175 over UDP) or "
+        "ipc:PATH[?OPTION=VALUE&...] (other processes, by read-only DMA-buf fds)";
 
 typedef int (*gst_create_fn)(const char *description, struct vz_sink *out, struct vz_err *err);
 
@@ -29,6 +31,8 @@ int vz_sink_create(const char *spec, struct vz_sink *out, struct vz_err *err)
 		return vz_sink_drm_create(spec + 3, out, err);
 	if (!strncmp(spec, "rtp://", 6))
 		return vz_sink_rtp_create(spec, out, err);
+	if (!strncmp(spec, "ipc:", 4))
+		return vz_sink_ipc_create(spec + 4, out, err);
 	if (!strncmp(spec, "gst:", 4)) {
 #if VZ_HAVE_GST
 		gst_create_fn fn =

@@ -5,6 +5,8 @@
  *   gst:"DESCRIPTION"     appsrc ! DESCRIPTION (the vzero-gst module)
  *   drm[:DEV][,K=V...]    a screen by KMS (sink-drm.h)
  *   rtp://HOST:PORT[?..]  RFC 4175 over UDP (sink-rtp.h)
+ *   ipc:PATH[?..]         other processes, by read-only DMA-buf fds
+ *                         (sink-ipc.h; clients: ipc.h)
  * The registry sits above the pipeline and the sinks; neither knows it.
  */
 #ifndef VZERO_REGISTRY_H
