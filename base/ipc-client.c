@@ -254,11 +254,20 @@ static int on_frame(struct vz_ipc_client *c, const struct vz_ipc_frame_msg *m, i
 		                  "ipc: frame %llu names buffer %u of set %u, which was not sent "
 		                  "(a broken server)",
 		                  (unsigned long long)m->id, m->index, m->generation);
+	const struct cbuf *b = &s->buf[m->index];
+	for (unsigned p = 0; p < VZ_MAX_PLANES; p++)
+		if (m->bytesused[p] > (p < b->num_mem ? b->len[p] : 0) ||
+		    m->data_offset[p] > m->bytesused[p])
+			return vz_err_set(
+			        err, -EPROTO,
+			        "ipc: frame %llu says plane %u holds %u bytes from offset %u, "
+			        "its buffer is %zu (a broken server)",
+			        (unsigned long long)m->id, p, m->bytesused[p], m->data_offset[p],
+			        p < b->num_mem ? b->len[p] : 0);
 	struct held *h = calloc(1, sizeof(*h));
 	if (!h)
 		return vz_err_set(err, -ENOMEM, "ipc: out of memory");
 	struct vz_ipc_frame *f = &h->pub;
-	const struct cbuf *b = &s->buf[m->index];
 	f->id = m->id;
 	f->generation = m->generation;
 	f->info.index = m->index;
@@ -311,20 +320,24 @@ static int pump_one(struct vz_ipc_client *c, struct vz_ipc_frame **out, struct v
 	if (n < 0)
 		return vz_err_set(err, (int)n, "ipc: reading from the server: %s",
 		                  strerror((int)-n));
-	if (n == 0)
+	if (n == 0) {
+		close_fds(fds, nfds); /* an empty packet can still carry fds */
 		return vz_err_set(err, -ECONNRESET,
 		                  "ipc: the server closed the connection (it stopped or died)");
+	}
 	union vz_ipc_msg m;
 	int type = vz_ipc_decode(pkt, (size_t)n, nfds, true, &m);
 	if (type < 0) {
 		close_fds(fds, nfds);
-		if (type == -EPROTONOSUPPORT)
+		if (type == -EPROTONOSUPPORT) {
+			struct vz_ipc_hdr h; /* decode fills nothing for another version */
+			memcpy(&h, pkt, sizeof(h));
 			return vz_err_set(
 			        err, type,
 			        "ipc: the server speaks protocol version %u, this library %u: "
 			        "use a client built with the server's vzero",
-			        m.hdr.version ? m.hdr.version : ((const uint16_t *)pkt)[1],
-			        VZ_IPC_VERSION);
+			        h.version, VZ_IPC_VERSION);
+		}
 		return vz_err_set(err, -EPROTO, "ipc: a malformed message from the server");
 	}
 	switch (type) {
@@ -431,6 +444,8 @@ int vz_ipc_connect(struct vz_ipc_client **out, const char *path, struct vz_err *
 			r = vz_err_set(err, -EPROTO, "ipc: a frame before the buffer set");
 			goto fail;
 		}
+		if (c->have_hello && c->current)
+			break; /* not a wait for the first frame */
 		int64_t ns = deadline - vz_now_ns();
 		if (ns <= 0) {
 			r = vz_err_set(
@@ -449,7 +464,8 @@ int vz_ipc_connect(struct vz_ipc_client **out, const char *path, struct vz_err *
 	*out = c;
 	return 0;
 fail:
-	vz_err_prefix(err, "%s", path);
+	if (err && !strstr(err->msg, path))
+		vz_err_prefix(err, "%s", path);
 	vz_ipc_close(c);
 	return r;
 }

@@ -54,6 +54,23 @@ static bool set_ok(const struct vz_ipc_set *m)
 		    m->plane[i].height == 0 || end > m->mem_size[m->plane[i].mem])
 			return false;
 	}
+	/* The layout must be one the fourcc can have: a client that reads by
+	 * fourcc and width (a converter, a GStreamer element) must not read
+	 * past a plane whose stride or height the server got wrong. */
+	struct vz_format f, want;
+	vz_ipc_set_to_format(m, &f);
+	want = f;
+	uint32_t mem_stride[VZ_MAX_PLANES] = {0};
+	for (unsigned i = m->num_planes; i-- > 0;)
+		mem_stride[m->plane[i].mem] = m->plane[i].stride;
+	if (vz_format_layout(&want, mem_stride) < 0 || want.num_planes != f.num_planes ||
+	    want.num_mem != f.num_mem)
+		return false;
+	for (unsigned i = 0; i < f.num_planes; i++)
+		if (want.plane[i].mem != f.plane[i].mem ||
+		    f.plane[i].stride < want.plane[i].stride ||
+		    f.plane[i].height < want.plane[i].height)
+			return false;
 	return true;
 }
 

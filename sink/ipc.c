@@ -86,8 +86,9 @@ static void client_summary(struct client *c, char *buf, size_t len)
 }
 
 /* Everything @c held goes back; its socket closes.  @why: NULL for a
- * client that left on its own. */
-static void client_drop(struct ipc_sink *s, unsigned i, const char *why)
+ * client that left on its own.  @at_end: the server is the one leaving
+ * (the run stopped), so what the client held is not a client's doing. */
+static void client_drop_as(struct ipc_sink *s, unsigned i, const char *why, bool at_end)
 {
 	struct client *c = s->client[i];
 	if (!c)
@@ -97,7 +98,8 @@ static void client_drop(struct ipc_sink *s, unsigned i, const char *why)
 		snprintf(s->last_bad, sizeof(s->last_bad), "client %u (pid %d): %s", c->num,
 		         (int)c->pid, why);
 	}
-	s->held_at_exit += c->nheld;
+	if (!at_end)
+		s->held_at_exit += c->nheld;
 	for (unsigned k = 0; k < c->nheld; k++)
 		slot_unhold(s, c->held[k].slot);
 	c->nheld = 0;
@@ -108,6 +110,11 @@ static void client_drop(struct ipc_sink *s, unsigned i, const char *why)
 		close(c->fd);
 	free(c);
 	s->client[i] = NULL;
+}
+
+static void client_drop(struct ipc_sink *s, unsigned i, const char *why)
+{
+	client_drop_as(s, i, why, false);
 }
 
 static int send_msg(int fd, const void *msg, size_t len, const int *fds, unsigned nfds)
@@ -366,7 +373,12 @@ static int ipc_start(void *impl, struct vz_sink_port *port, struct vz_buffer_set
 	s->port = port;
 	s->loop = vz_port_loop(port);
 	s->set = vz_buffer_set_ref(set);
-	snprintf(s->name, sizeof(s->name), "%.60s", set->origin);
+	/* The buffers' origin, up to its parenthesis (their fds' modes, which
+	 * clients are told otherwise): the device for people. */
+	size_t n = strcspn(set->origin, "(");
+	while (n && set->origin[n - 1] == ' ')
+		n--;
+	snprintf(s->name, sizeof(s->name), "%.*s", (int)n, set->origin);
 	r = vz_loop_add_fd(s->loop, s->listen_fd, EPOLLIN, on_listen, s, &s->listen_src, err);
 	if (r < 0)
 		return vz_err_prefix(err, "sink ipc");
@@ -462,8 +474,7 @@ static void close_all(struct ipc_sink *s, const char *reason)
 			send_end(s->client[i]->fd, 0, reason);
 			/* What it holds returns now: capture has stopped, so nothing
 			 * writes into those buffers while the client still reads. */
-			s->held_at_exit -= s->client[i]->nheld;
-			client_drop(s, i, NULL);
+			client_drop_as(s, i, NULL, true);
 		}
 	if (s->listen_src) {
 		vz_loop_remove(s->loop, s->listen_src);

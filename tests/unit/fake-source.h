@@ -72,6 +72,7 @@ struct fake_source {
 	unsigned sets_made, sets_destroyed;
 	struct vz_buffer_set *provided; /* the last set alloc() got */
 	bool refuse_provided;
+	bool no_ro; /* sets without read-only exports (like libcamera's) */
 };
 
 /* Every byte of buffer @i := @v. */
@@ -136,11 +137,11 @@ static inline int fake_make_set(struct fake_source *s)
 			char path[64];
 			snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 			b->mem[p].fd_rw = fd;
-			b->mem[p].fd_ro = open(path, O_RDONLY | O_CLOEXEC);
+			b->mem[p].fd_ro = s->no_ro ? -1 : open(path, O_RDONLY | O_CLOEXEC);
 			b->mem[p].length = size;
 			void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 			b->mem[p].map = m == MAP_FAILED ? NULL : m;
-			if (!b->mem[p].map || b->mem[p].fd_ro < 0) {
+			if (!b->mem[p].map || (b->mem[p].fd_ro < 0 && !s->no_ro)) {
 				vz_buffer_set_unref(&fs->base);
 				return -errno;
 			}

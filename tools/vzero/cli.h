@@ -88,5 +88,6 @@ int vz_cmd_ctrl(int argc, char **argv);
 int vz_cmd_run(int argc, char **argv);
 int vz_cmd_jitter(int argc, char **argv);
 int vz_cmd_rtpcheck(int argc, char **argv);
+int vz_cmd_probe(int argc, char **argv);
 
 #endif

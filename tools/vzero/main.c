@@ -17,6 +17,7 @@ static const struct {
         {"jitter", vz_cmd_jitter, "the jitter report for a bare device (no processing, no sink)"},
         {"ctrl", vz_cmd_ctrl, "list, get and set V4L2 controls by name"},
         {"rtp-check", vz_cmd_rtpcheck, "receive an RTP stream and measure how it arrives"},
+        {"probe", vz_cmd_probe, "a client of a run's ipc: sink: check and time what it receives"},
 };
 
 static void usage(FILE *out)
