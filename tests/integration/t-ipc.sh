@@ -193,7 +193,7 @@ test_ipc_reconnect_keeps_clients() {
 # Any GStreamer program shares the camera: vzerosrc (the plain build's
 # plugin: gst-launch is not an ASan program) makes PNGs of vivid's frames,
 # and a fakesink pipeline holds the very DMA-bufs the server exported (the
-# same inodes in both processes' fd tables), giving every frame back.
+# same inodes in both processes' fd tables), and every frame comes back.
 test_ipc_vzerosrc_gst_launch() {
 	local d gpid plugin=${VZ_PLAIN_BUILD:-}/tools/vzerosrc
 	[[ -n ${VZ_PLAIN_BUILD:-} && -e $plugin/libgstvzerosrc.so ]] ||
@@ -209,16 +209,16 @@ test_ipc_vzerosrc_gst_launch() {
 	assert_eq "$n" 5 "PNGs written through vzerosrc"
 	assert_eq "$(ffprobe -v error -show_entries stream=width,height -of csv=p=0 frame04.png)" "320,180" "the PNG's size"
 	cp frame04.png "$VZ_RESULTS/vzerosrc-frame.png"
-	gst-launch-1.0 -q vzerosrc socket="$PWD/cam.sock" num-buffers=250 ! fakesink >fake.log 2>&1 &
+	gst-launch-1.0 -q vzerosrc socket="$PWD/cam.sock" num-buffers=500 ! fakesink >fake.log 2>&1 &
 	gpid=$!
 	# DMA-bufs are files of their own: one inode each, the same in every
 	# process that holds one.
 	dmabufs() { for f in /proc/"$1"/fd/*; do [[ $(readlink "$f") == /dmabuf:* ]] && stat -L -c %i "$f"; done | sort -u; }
 	_gst_has_dmabufs() { dmabufs "$gpid" >gst.ino; [[ -s gst.ino ]]; }
 	wait_until 300 _gst_has_dmabufs || { cat fake.log; fail "gst-launch never held a DMA-buf"; }
-	sleep 1 # the whole set: the fds come in one burst after HELLO
+	# The sample that saw them is the one compared: a listing takes seconds
+	# under emulation, long enough for the stream to end before a second.
 	dmabufs "$srv" >server.ino
-	dmabufs "$gpid" >gst.ino
 	echo "server holds $(wc -l <server.ino) DMA-bufs, gst-launch $(wc -l <gst.ino)" >&2
 	assert_ge "$(wc -l <gst.ino)" 1 "DMA-bufs gst-launch holds"
 	assert_eq "$(comm -13 server.ino gst.ino | wc -l)" 0 "DMA-bufs in gst-launch that are not the server's"
@@ -229,5 +229,11 @@ test_ipc_vzerosrc_gst_launch() {
 	_ipc_stop
 	assert_eq "$(_ipc_counter run.json clients)" 2 "clients served"
 	assert_eq "$(_ipc_counter run.json bad_clients)" 0 "clients thrown out"
-	assert_eq "$(_ipc_counter run.json held_at_exit)" 0 "frames GStreamer never gave back"
+	# gst-launch closes the socket at its element's stop, while the last
+	# buffers may still be in its pipeline (fakesink's last sample): those
+	# come back by its leaving, at most its budget each (two gst-launch
+	# clients, budget 4); every frame came back.
+	assert_le "$(_ipc_counter run.json held_at_exit)" 8 "frames the two gst-launch clients held when they left"
+	assert_eq "$(json_get run.json '["sinks"][0]["released"]')" "$(json_get run.json '["sinks"][0]["frames"]')" \
+		"frames released vs pushed"
 }
