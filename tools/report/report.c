@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "module.h"
 #include "report-internal.h"
 #include "report.h"
 
@@ -541,4 +542,12 @@ int vz_telemetry_write_csv(FILE *out, const struct vz_telemetry *t)
 	if (fflush(out) != 0 || ferror(out))
 		return -EIO;
 	return 0;
+}
+
+int vz_report_plot_module(const char *path, const struct vz_report *r, const struct vz_telemetry *t,
+                          struct vz_err *err)
+{
+	vz_report_plot_fn fn =
+	        (vz_report_plot_fn)vz_module_symbol("vzero-plot", "vz_report_plot", "cairo", err);
+	return fn ? fn(path, r, t, err) : (err->code < 0 ? err->code : -ENOENT);
 }

@@ -127,6 +127,10 @@ int vz_report_plot(const char *path, const struct vz_report *r, const struct vz_
                    struct vz_err *err);
 typedef int (*vz_report_plot_fn)(const char *path, const struct vz_report *r,
                                  const struct vz_telemetry *t, struct vz_err *err);
+/* vz_report_plot through the vzero-plot module, loaded on first use (cairo
+ * stays out of programs that never plot). */
+int vz_report_plot_module(const char *path, const struct vz_report *r, const struct vz_telemetry *t,
+                          struct vz_err *err);
 
 /* One status line ("\r"-terminated on a terminal): fps, interval p99 over
  * the last second, drops, bytes copied.  @scratch holds >= 2*window doubles,

@@ -314,3 +314,19 @@ bad:
 	vz_cli_error(cmd, "%s", e.msg);
 	return -1;
 }
+
+int vz_cli_write_file(const char *cmd, const char *what, const char *path,
+                      int (*fn)(FILE *, const void *), const void *arg)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		vz_cli_error(cmd, "cannot write %s to %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	int r = fn(f, arg);
+	if (fclose(f) != 0 || r < 0) {
+		vz_cli_error(cmd, "writing %s to %s failed", what, path);
+		return -1;
+	}
+	return 0;
+}

@@ -78,6 +78,11 @@ enum {
 	VZ_OPT_CAPTURE_LAST = 0x180, /* commands use codes above this */
 };
 
+/* Writes @path with @fn(file, @arg); on failure says which file and what
+ * (@what: "the JSON report") as "vzero CMD: ..." and returns -1. */
+int vz_cli_write_file(const char *cmd, const char *what, const char *path,
+                      int (*fn)(FILE *, const void *), const void *arg);
+
 /* Prints "vzero CMD: MSG" to stderr. */
 void vz_cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

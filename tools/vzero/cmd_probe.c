@@ -25,7 +25,6 @@
 #include "clock.h"
 #include "ipc.h"
 #include "json.h"
-#include "module.h"
 #include "process.h"
 #include "report.h"
 #include "stats.h"
@@ -241,22 +240,6 @@ static void check_stamp(struct probe_checks *k, const struct vz_ipc_frame *f, do
 		return;
 	}
 	stamp_ms[(*nstamp)++ % cap] = (double)(f->t_received_ns - st.t_ns) / 1e6;
-}
-
-static int write_file(const char *path, int (*fn)(FILE *, const void *), const void *arg,
-                      const char *what)
-{
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		vz_cli_error("probe", "cannot write %s to %s: %s", what, path, strerror(errno));
-		return -1;
-	}
-	int r = fn(f, arg);
-	if (fclose(f) != 0 || r < 0) {
-		vz_cli_error("probe", "writing %s to %s failed", what, path);
-		return -1;
-	}
-	return 0;
 }
 
 static int csv_fn(FILE *f, const void *t)
@@ -507,15 +490,14 @@ int vz_cmd_probe(int argc, char **argv)
 		printf("verdict: %s\n", failed ? "FAIL" : "ok");
 	}
 	ret = failed ? VZ_EXIT_FAIL : VZ_EXIT_OK;
-	if (o.stats_json && write_file(o.stats_json, json_fn, &ja, "the JSON report") < 0)
+	if (o.stats_json &&
+	    vz_cli_write_file("probe", "the JSON report", o.stats_json, json_fn, &ja) < 0)
 		ret = VZ_EXIT_FAIL;
-	if (o.csv && write_file(o.csv, csv_fn, t, "the timeline") < 0)
+	if (o.csv && vz_cli_write_file("probe", "the timeline", o.csv, csv_fn, t) < 0)
 		ret = VZ_EXIT_FAIL;
 	if (o.plot) {
 		struct vz_err pe = {0};
-		vz_report_plot_fn fn = (vz_report_plot_fn)vz_module_symbol(
-		        "vzero-plot", "vz_report_plot", "cairo", &pe);
-		if (!fn || fn(o.plot, rep, t, &pe) < 0) {
+		if (vz_report_plot_module(o.plot, rep, t, &pe) < 0) {
 			vz_cli_error("probe", "plot: %s", pe.msg);
 			ret = VZ_EXIT_FAIL;
 		}

@@ -20,7 +20,6 @@
 
 #include "cli.h"
 #include "clock.h"
-#include "module.h"
 #include "pipeline.h"
 #include "process.h"
 #include "registry.h"
@@ -522,22 +521,6 @@ static void on_status(void *data, uint64_t exp)
 	                      STATUS_WINDOW, ctx->tty);
 }
 
-static int write_file(const char *what, const char *path, int (*fn)(FILE *, const void *),
-                      const void *arg, const char *cmd)
-{
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		vz_cli_error(cmd, "cannot write %s to %s: %s", what, path, strerror(errno));
-		return -1;
-	}
-	int r = fn(f, arg);
-	if (fclose(f) != 0 || r < 0) {
-		vz_cli_error(cmd, "writing %s to %s failed", what, path);
-		return -1;
-	}
-	return 0;
-}
-
 static int json_fn(FILE *f, const void *r)
 {
 	return vz_report_write_json(f, r);
@@ -566,9 +549,7 @@ static int plot(const char *path, const struct vz_report *rep, const struct vz_t
                 const char *cmd)
 {
 	struct vz_err pe = {0};
-	vz_report_plot_fn fn =
-	        (vz_report_plot_fn)vz_module_symbol("vzero-plot", "vz_report_plot", "cairo", &pe);
-	if (!fn || fn(path, rep, t, &pe) < 0) {
+	if (vz_report_plot_module(path, rep, t, &pe) < 0) {
 		vz_cli_error(cmd, "plot: %s", pe.msg);
 		return -1;
 	}
@@ -719,10 +700,11 @@ static int run(int argc, char **argv, const char *cmd)
 		vz_report_write_json(stdout, rep);
 	else
 		vz_report_print(stdout, rep);
-	if (o.stats_json && write_file("the JSON report", o.stats_json, json_fn, rep, cmd) < 0)
+	if (o.stats_json &&
+	    vz_cli_write_file(cmd, "the JSON report", o.stats_json, json_fn, rep) < 0)
 		ret = VZ_EXIT_FAIL;
-	if (o.cap.timeline_csv && write_file("the timeline", o.cap.timeline_csv, csv_fn,
-	                                     vz_pipeline_telemetry(ctx.pipe), cmd) < 0)
+	if (o.cap.timeline_csv && vz_cli_write_file(cmd, "the timeline", o.cap.timeline_csv, csv_fn,
+	                                            vz_pipeline_telemetry(ctx.pipe)) < 0)
 		ret = VZ_EXIT_FAIL;
 	if (o.plot && plot(o.plot, rep, vz_pipeline_telemetry(ctx.pipe), cmd) < 0)
 		ret = VZ_EXIT_FAIL;
