@@ -401,7 +401,8 @@ static int open_listing(const struct vz_node *nd, int *fd, struct vz_err *err)
 	return 0;
 }
 
-int vz_devices_print(FILE *out, bool json, struct vz_err *err)
+int vz_v4l2_devices_print(FILE *out, bool json, vz_list_more_fn more, void *data,
+                          struct vz_err *err)
 {
 	struct vz_node_list l = {0};
 	struct node_formats *nfs = NULL;
@@ -443,7 +444,10 @@ int vz_devices_print(FILE *out, bool json, struct vz_err *err)
 		fd = -1;
 	}
 	if (json) {
-		fputs(nn ? "\n]\n" : "]\n", out);
+		bool first = nn == 0;
+		if (more)
+			ret = more(data, out, true, &first, err);
+		fputs(first ? "]\n" : "\n]\n", out);
 	} else {
 		if (!nn) {
 			char where[VZ_ERR_MSG_MAX];
@@ -451,6 +455,10 @@ int vz_devices_print(FILE *out, bool json, struct vz_err *err)
 			fprintf(out, "%s\n", where);
 		}
 		print_others(out, &l);
+		if (more) {
+			bool first = true;
+			ret = more(data, out, false, &first, err);
+		}
 	}
 out:
 	if (fd >= 0)
@@ -460,6 +468,11 @@ out:
 	free(nfs);
 	vz_node_list_free(&l);
 	return ret;
+}
+
+int vz_devices_print(FILE *out, bool json, struct vz_err *err)
+{
+	return vz_v4l2_devices_print(out, json, NULL, NULL, err);
 }
 
 int vz_device_print(FILE *out, const char *selector, bool json, struct vz_err *err)

@@ -13,12 +13,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include "buffer.h"
 #include "capture.h"
 #include "errors.h"
+#include "seq-track.h"
 #include "source.h"
 
 /* ioctl() that a signal can't cut short; returns its result, errno set. */
@@ -75,10 +77,7 @@ struct vz_capture {
 	enum vz_buf_state state[VZ_MAX_BUFFERS];
 	char alloc_note[VZ_ERR_MSG_MAX]; /* why a provided set was not used, if so */
 
-	bool have_seq;
-	uint32_t last_seq, first_seq;
-	bool have_ts;
-	int64_t last_ts;
+	struct vz_seq_track track;
 	bool next_discont; /* the next good frame starts a session after a hole */
 	struct vz_source_stats st;
 };
@@ -102,10 +101,6 @@ void vz_v4l2_buffers_retire(struct vz_capture *c);
 
 /* v4l2-stream.c */
 int vz_v4l2_qbuf(struct vz_capture *c, unsigned index, struct vz_err *err);
-/* An uncompressed frame shorter than its layout is a torn frame: part of
- * the picture is the last frame's.  Formats vzero cannot lay out
- * (compressed) are variable-length by nature and never short. */
-bool vz_v4l2_short_frame(const struct vz_format *fmt, const struct vz_frame_info *fi);
 
 /* discover.c: V4L2 nodes as the kernel lists them (/sys/class/video4linux,
  * with a /dev scan where sysfs is hidden), for name resolution, listings
@@ -171,5 +166,12 @@ void vz_node_list_free(struct vz_node_list *l);
 bool vz_node_find(const char *bus, const char *card, char *path, size_t len);
 /* The one permission message: mode, group, and the command that fixes it. */
 int vz_node_permission_error(const char *path, const struct stat *st, int e, struct vz_err *err);
+
+/* devices.c: vz_devices_print, with @more (NULL: none) called after the
+ * V4L2 nodes -- inside the JSON array (*@first: nothing printed in it yet)
+ * or after the text -- for the cameras of other backends. */
+typedef int (*vz_list_more_fn)(void *data, FILE *out, bool json, bool *first, struct vz_err *err);
+int vz_v4l2_devices_print(FILE *out, bool json, vz_list_more_fn more, void *data,
+                          struct vz_err *err);
 
 #endif

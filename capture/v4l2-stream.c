@@ -77,14 +77,25 @@ int vz_capture_start(struct vz_capture *c, struct vz_err *err)
 		return vz_v4l2_gone_error(c, "VIDIOC_STREAMON", err);
 	if (ret == -EBUSY)
 		return vz_v4l2_busy_error(c, "VIDIOC_STREAMON", err);
+	if (ret == -EPIPE)
+		/* Media-controller drivers validate every link at STREAMON. */
+		return vz_err_set(err, ret,
+		                  "%s (%s): VIDIOC_STREAMON failed: Broken pipe: the media graph "
+		                  "feeding this node sends another format or size than the node "
+		                  "captures (link validation failed).  Set the source pad's format "
+		                  "to match (`media-ctl -p` shows the graph; `media-ctl -V` sets "
+		                  "it)%s",
+		                  c->path, c->card,
+		                  c->lib ? ", or: libv4l2 chose a source format the graph does "
+		                           "not send"
+		                         : "");
 	if (ret < 0)
 		return vz_err_set(err, ret, "%s (%s): VIDIOC_STREAMON failed: %s", c->path, c->card,
 		                  strerror(-ret));
 	c->streaming = true;
 	/* A new session: the driver restarts its counters, so no gap and no
 	 * jump across it -- but there is a hole in time after the first. */
-	c->have_seq = false;
-	c->have_ts = false;
+	vz_seq_track_reset(&c->track);
 	c->next_discont = c->st.sessions > 0;
 	c->st.sessions++;
 	return 0;
@@ -157,61 +168,6 @@ static int64_t tv_ns(const struct timeval *tv)
 	return (int64_t)ns;
 }
 
-static void track(struct vz_capture *c, struct vz_frame_info *fi)
-{
-	fi->gap = 0;
-	bool continues = false;
-	if (c->have_seq) {
-		uint32_t d = fi->sequence - c->last_seq;
-		if (d != 0 && d < 0x80000000u) {
-			continues = true;
-			fi->gap = d - 1;
-			if (fi->sequence < c->last_seq)
-				c->st.seq_wraps++;
-		}
-		/* Backwards by more than half the range: the driver restarted
-		 * its count; nothing was lost that we can measure. */
-	}
-	/* Each frame covers one sequence number, plus the gap before it. */
-	c->st.seq_span += continues ? (uint64_t)fi->gap + 1 : 1;
-	c->have_seq = true;
-	c->last_seq = fi->sequence;
-	c->st.driver_drops += fi->gap;
-
-	fi->ts_jump = false;
-	if (c->have_ts) {
-		int64_t d = (int64_t)((uint64_t)fi->t_driver_ns - (uint64_t)c->last_ts);
-		int64_t nominal = vz_format_interval_ns(&c->fmt);
-		int64_t limit = 10 * VZ_NSEC_PER_SEC + 4 * nominal * ((int64_t)fi->gap + 1);
-		bool insane = d <= 0 || d > limit;
-		if (insane || fi->t_driver_ns < c->last_ts)
-			c->st.ts_jumps++;
-		fi->ts_jump = insane;
-	}
-	c->have_ts = true;
-	c->last_ts = fi->t_driver_ns;
-}
-
-bool vz_v4l2_short_frame(const struct vz_format *fmt, const struct vz_frame_info *fi)
-{
-	if (!vz_format_desc_find(fmt->fourcc))
-		return false;
-	for (unsigned m = 0; m < fmt->num_mem; m++) {
-		uint64_t need = 0;
-		for (unsigned p = 0; p < fmt->num_planes; p++) {
-			if (fmt->plane[p].mem != m)
-				continue;
-			uint64_t end = (uint64_t)fmt->plane[p].offset +
-			               (uint64_t)fmt->plane[p].stride * fmt->plane[p].height;
-			if (end > need)
-				need = end;
-		}
-		if (fi->bytesused[m] < need)
-			return true;
-	}
-	return false;
-}
-
 int vz_capture_next(struct vz_capture *c, uint32_t revents, struct vz_frame_info *fi,
                     struct vz_err *err)
 {
@@ -279,10 +235,9 @@ int vz_capture_next(struct vz_capture *c, uint32_t revents, struct vz_frame_info
 		fi->bytesused[0] = b.bytesused;
 		bytes = b.bytesused;
 	}
-	track(c, fi);
+	vz_seq_track_frame(&c->track, &c->st, vz_format_interval_ns(&c->fmt), fi);
 
-	bool torn = !(b.flags & V4L2_BUF_FLAG_ERROR) && !c->emulated &&
-	            vz_v4l2_short_frame(&c->fmt, fi);
+	bool torn = !(b.flags & V4L2_BUF_FLAG_ERROR) && !c->emulated && vz_frame_short(&c->fmt, fi);
 	if ((b.flags & V4L2_BUF_FLAG_ERROR) || torn) {
 		c->st.error_frames++;
 		if (torn)

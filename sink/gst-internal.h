@@ -96,6 +96,9 @@ struct gst_sink {
 	GstAllocator *alloc;
 	GQuark root_quark;                    /* marks vzero's root memories */
 	unsigned roots_made, roots_read_only; /* over every buffer set */
+	/* ... of which read-write, flagged READONLY (the source exports no
+	 * read-only fds: libcamera) */
+	unsigned roots_read_write;
 
 	struct vz_sink_port *port;
 	struct vz_loop_source *wake, *eos_timer;

@@ -121,11 +121,15 @@ int vz_gst_memset_new(struct gst_sink *s, struct vz_buffer_set *set, struct gst_
 		}
 		for (unsigned p = 0; p < b->num_mem; p++) {
 			const struct vz_mem *m = &b->mem[p];
-			if (m->fd_ro < 0) {
+			/* A source with no read-only export (libcamera) hands its
+			 * read-write fd: GStreamer is in this process, and the
+			 * memory is flagged READONLY so no element maps it for
+			 * writing through GStreamer; the proof line counts it. */
+			bool rw = m->fd_ro < 0;
+			int fd = rw ? m->fd_rw : m->fd_ro;
+			if (fd < 0) {
 				ret = vz_err_set(err, -EINVAL,
-				                 "gst: buffer %u plane %u has no read-only DMA-buf "
-				                 "(%s); the gst sink hands out only read-only fds "
-				                 "(use --io mmap)",
+				                 "gst: buffer %u plane %u has no DMA-buf fd (%s)",
 				                 i, p, set->origin);
 				goto fail;
 			}
@@ -137,20 +141,25 @@ int vz_gst_memset_new(struct gst_sink *s, struct vz_buffer_set *set, struct gst_
 				goto fail;
 			}
 			GstMemory *root = gst_dmabuf_allocator_alloc_with_flags(
-			        s->alloc, m->fd_ro, m->length,
+			        s->alloc, fd, m->length,
 			        GST_FD_MEMORY_FLAG_KEEP_MAPPED | GST_FD_MEMORY_FLAG_DONT_CLOSE);
 			if (!root) {
 				ret = vz_err_set(
 				        err, -ENOMEM,
 				        "gst: cannot wrap DMA-buf fd %d (buffer %u plane %u) "
 				        "in a GstMemory",
-				        m->fd_ro, i, p);
+				        fd, i, p);
 				goto fail;
 			}
 			gst_mini_object_set_qdata(GST_MINI_OBJECT_CAST(root), s->root_quark, ms,
 			                          NULL);
 			ms->root[i][p] = root;
 			s->roots_made++;
+			if (rw) {
+				GST_MINI_OBJECT_FLAG_SET(root, GST_MEMORY_FLAG_READONLY);
+				s->roots_read_write++;
+				continue;
+			}
 			ret = check_read_only(root, i, p, set->origin, err);
 			if (ret < 0)
 				goto fail;

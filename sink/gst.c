@@ -502,9 +502,12 @@ static void gst_get_stats(void *impl, struct vz_sink_stats *out)
 	int n = snprintf(
 	        out->proof, sizeof(out->proof),
 	        "followed through %u elements%s: appsrc sent vzero's own memory in %" PRIu64
-	        "/%" PRIu64 "; fds read-only %u/%u",
+	        "/%" PRIu64 "; fds read-only %u/%u%s",
 	        nwatched, s->watch_overflow ? " (not all: too many)" : "", ok, seen,
-	        s->roots_read_only, s->roots_made);
+	        s->roots_read_only, s->roots_made,
+	        s->roots_read_write ? " (the rest read-write: the source exports no read-only "
+	                              "fds; GstMemory flagged READONLY)"
+	                            : "");
 	for (unsigned i = 0; i < s->nwatch && n > 0 && (size_t)n < sizeof(out->proof); i++) {
 		const struct gst_watch *w = &s->watch[i];
 		if (!atomic_load(&w->is_sink) || !shown(w))

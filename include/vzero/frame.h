@@ -51,9 +51,12 @@ struct vz_frame_info {
 	uint32_t gap;        /* frames the driver skipped just before this one */
 	uint32_t v4l2_flags; /* raw v4l2_buffer.flags */
 	enum vz_ts_source ts_source;
-	bool ts_monotonic;                   /* driver clock is CLOCK_MONOTONIC */
-	int64_t t_driver_ns;                 /* driver timestamp */
-	int64_t t_dqbuf_ns;                  /* CLOCK_MONOTONIC right after DQBUF */
+	bool ts_monotonic;   /* driver clock is CLOCK_MONOTONIC */
+	int64_t t_driver_ns; /* driver timestamp */
+	int64_t t_dqbuf_ns;  /* CLOCK_MONOTONIC right after DQBUF */
+	/* Start of exposure on CLOCK_MONOTONIC, where the source reports it
+	 * apart from t_driver_ns (libcamera's SensorTimestamp); 0 if not. */
+	int64_t t_sensor_ns;
 	uint32_t bytesused[VZ_MAX_PLANES];   /* picture bytes, after data_offset */
 	uint32_t data_offset[VZ_MAX_PLANES]; /* where the picture starts in each
 	                                        memory plane (multi-planar) */

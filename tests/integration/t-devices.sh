@@ -239,3 +239,18 @@ test_devices_usage() {
 	assert_eq "$rc" 0 "--help"
 	assert_contains out.txt "Examples:"
 }
+
+# Where libcamera finds no camera (vivid has no libcamera pipeline
+# handler): one clear line that says where cameras come from, exit 1.
+test_devices_libcamera_no_camera() {
+	need_vivid 0 >/dev/null
+	[[ -d /sys/bus/platform/drivers/vimc ]] && skip "vimc is loaded: libcamera has a camera here"
+	run "$VZ" run -d libcamera: --sink null -n 1
+	assert_eq "$rc" 1 "vzero run -d libcamera: without a libcamera camera"
+	"$VZ" run -d libcamera: --sink null -n 1 2>e.txt || true
+	assert_eq "$(wc -l <e.txt)" 1 "lines of error"
+	assert_contains e.txt "found no camera"
+	assert_contains e.txt "vimc"
+	"$VZ" devices >d.txt
+	assert_contains d.txt "libcamera v0.0.3: 0 cameras"
+}

@@ -10,6 +10,10 @@
  * budget): both are checked.  The "fast" sink releases at once and must
  * receive every frame; the slow one, a live sink, must show budget drops.
  *
+ * DEV may be a libcamera selector (libcamera:...): the camera then captures
+ * RGB3 480x360 at its own rate (vimc refills a buffer within a few frame
+ * intervals, so the same hold sees an early requeue).
+ *
  * Usage: vz-hold-sink DEV FRAMES HOLD_MS BUDGET
  * Prints one line of counts; exits 0 only if every check passed.
  */
@@ -20,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "camera.h"
 #include "capture.h"
 #include "holder.h"
 #include "pipeline.h"
@@ -88,7 +93,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct vz_err err = {0};
-	struct vz_capture *cap = NULL;
+	struct vz_camera *cam = NULL;
 	struct vz_loop *loop = NULL;
 	struct vz_pipeline *pipe = NULL;
 	struct holder h;
@@ -108,10 +113,17 @@ int main(int argc, char **argv)
 	        .fps_den = 1,
 	        .buffers = 8,
 	};
-	if (vz_capture_open(&cap, &cc, &err) < 0 || vz_loop_create(&loop, &err) < 0)
+	if (vz_camera_is_libcamera(cc.device)) {
+		cc.fourcc = VZ_FOURCC('R', 'G', 'B', '3');
+		cc.width = 480;
+		cc.height = 360;
+		cc.fps_num = cc.fps_den = 0;
+		cc.buffers = 4;
+	}
+	if (vz_camera_open(&cam, &cc, &err) < 0 || vz_loop_create(&loop, &err) < 0)
 		goto out;
 	struct vz_pipeline_config pc = {
-	        .source = vz_capture_source(cap),
+	        .source = vz_camera_source(cam),
 	        .loop = loop,
 	        .max_frames = strtoull(argv[2], NULL, 10),
 	        .reconnect_timeout_ms = -1,
@@ -179,6 +191,6 @@ out:
 		fprintf(stderr, "vz-hold-sink: %s\n", err.msg);
 	vz_pipeline_destroy(pipe);
 	vz_loop_destroy(loop);
-	vz_capture_close(cap);
+	vz_camera_close(cam);
 	return ret;
 }

@@ -29,11 +29,11 @@ static void test_short_single_planar(void **state)
 	struct vz_format f = laid_out(V4L2_PIX_FMT_YUYV, 640, 480);
 	struct vz_frame_info fi = {0};
 	fi.bytesused[0] = 640 * 2 * 480;
-	assert_false(vz_v4l2_short_frame(&f, &fi));
+	assert_false(vz_frame_short(&f, &fi));
 	fi.bytesused[0] = 640 * 2 * 479;
-	assert_true(vz_v4l2_short_frame(&f, &fi));
+	assert_true(vz_frame_short(&f, &fi));
 	fi.bytesused[0] = 0;
-	assert_true(vz_v4l2_short_frame(&f, &fi));
+	assert_true(vz_frame_short(&f, &fi));
 }
 
 static void test_short_plane_of_many(void **state)
@@ -43,16 +43,16 @@ static void test_short_plane_of_many(void **state)
 	struct vz_frame_info fi = {0};
 	fi.bytesused[0] = 64 * 16;
 	fi.bytesused[1] = 64 * 8;
-	assert_false(vz_v4l2_short_frame(&f, &fi));
+	assert_false(vz_frame_short(&f, &fi));
 	fi.bytesused[1] = 64 * 8 - 1;
-	assert_true(vz_v4l2_short_frame(&f, &fi));
+	assert_true(vz_frame_short(&f, &fi));
 	/* single-memory NV12: both colour planes must fit in plane 0 */
 	f = laid_out(V4L2_PIX_FMT_NV12, 64, 16);
 	fi.bytesused[0] = 64 * 16; /* luma only */
 	fi.bytesused[1] = 0;
-	assert_true(vz_v4l2_short_frame(&f, &fi));
+	assert_true(vz_frame_short(&f, &fi));
 	fi.bytesused[0] = 64 * 16 * 3 / 2;
-	assert_false(vz_v4l2_short_frame(&f, &fi));
+	assert_false(vz_frame_short(&f, &fi));
 }
 
 static void test_compressed_never_short(void **state)
@@ -66,7 +66,7 @@ static void test_compressed_never_short(void **state)
 	f.mem_size[0] = 614400;
 	struct vz_frame_info fi = {0};
 	fi.bytesused[0] = 12345;
-	assert_false(vz_v4l2_short_frame(&f, &fi));
+	assert_false(vz_frame_short(&f, &fi));
 }
 
 int main(void)

@@ -216,6 +216,37 @@ static void print_bytes(FILE *out, const char *what, uint64_t bytes, uint64_t fr
 	        frames ? (double)bytes / (double)frames : 0.0, bytes, frames);
 }
 
+static void print_notes(FILE *out, const char *notes)
+{
+	const char *label = "source:     ";
+	for (const char *l = notes; l && *l;) {
+		const char *e = strchr(l, '\n');
+		size_t n = e ? (size_t)(e - l) : strlen(l);
+		fprintf(out, "%s%.*s\n", label, (int)n, l);
+		label = "            ";
+		l += n + (e ? 1 : 0);
+	}
+}
+
+static void json_notes(FILE *out, const char *notes)
+{
+	fputs(",\"source_notes\":[", out);
+	bool first = true;
+	for (const char *l = notes; l && *l;) {
+		const char *e = strchr(l, '\n');
+		size_t n = e ? (size_t)(e - l) : strlen(l);
+		char line[512];
+		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1),
+		         l);
+		if (!first)
+			fputc(',', out);
+		vz_json_str(out, line);
+		first = false;
+		l += n + (e ? 1 : 0);
+	}
+	fputc(']', out);
+}
+
 void vz_report_print(FILE *out, const struct vz_report *r)
 {
 	const struct vz_report_meta *m = &r->meta;
@@ -237,6 +268,7 @@ void vz_report_print(FILE *out, const struct vz_report *r)
 	} else {
 		fprintf(out, "format:     unknown, io %s\n", STR_OR(m->io, "?"));
 	}
+	print_notes(out, m->source_notes);
 	fprintf(out, "processors: %s\n", STR_OR(m->processors, "none"));
 	fprintf(out, "real-time:  %s; cpu: %s; mlock: %s\n", STR_OR(m->rt_note, "not requested"),
 	        STR_OR(m->cpu_note, "not requested"), STR_OR(m->mlock_note, "not requested"));
@@ -396,6 +428,7 @@ int vz_report_write_json(FILE *out, const struct vz_report *r)
 	}
 	fputs(",\"io\":", out);
 	vz_json_str(out, m->io);
+	json_notes(out, m->source_notes);
 	fputs(",\"processors\":", out);
 	vz_json_str(out, m->processors ? m->processors : "");
 	fprintf(out, ",\"frames\":%" PRIu64 ",\"records\":%" PRIu64 ",\"duration_s\":", r->frames,

@@ -83,6 +83,10 @@ struct vz_report_meta {
 	const char *rt_note; /* e.g. "SCHED_FIFO 50: ok" / "not requested" */
 	const char *cpu_note;
 	const char *mlock_note;
+	/* What the capture backend adds about its buffers and clocks, lines
+	 * separated by '\n' (libcamera: read-write fds, which clock each
+	 * timestamp is on); NULL or "" for none. */
+	const char *source_notes;
 };
 
 struct vz_report {

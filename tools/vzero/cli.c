@@ -188,7 +188,9 @@ int vz_cli_parse_seconds(const char *s, double *out, struct vz_err *err)
 void vz_cli_capture_help(FILE *out, unsigned buffers)
 {
 	fprintf(out,
-	        "  -d, --device DEV       /dev/videoN, or a name: 'vivid', a card name\n"
+	        "  -d, --device DEV       /dev/videoN, or a name: 'vivid', a card name;\n"
+	        "                         libcamera:[K|NAME] for a libcamera camera (the\n"
+	        "                         first, number K from 0, or id/model containing NAME)\n"
 	        "  -f, --format FOURCC    pixel format, e.g. YUYV, UYVY, NV12 (default: driver's)\n"
 	        "  -s, --size WxH         frame size, e.g. 640x480 (default: driver's)\n"
 	        "  -r, --rate FPS         frame rate, e.g. 25 or 30000/1001 (default: driver's)\n"

@@ -16,6 +16,7 @@
 
 #include <linux/videodev2.h>
 
+#include "camera.h"
 #include "capture.h"
 #include "cli.h"
 #include "clock.h"
@@ -38,7 +39,8 @@ enum {
 struct run {
 	struct vz_cli_capture o;
 	bool mlock;
-	struct vz_capture *cap;
+	struct vz_camera *cam;
+	struct vz_source src; /* cam's */
 	FILE *csv;
 	int sfd;
 	/* frame intervals in ms */
@@ -59,7 +61,8 @@ static void usage(FILE *out)
 	        "usage: vzero capture -d DEV [OPTIONS]\n"
 	        "\n"
 	        "Streams from a V4L2 capture device with zero copies (driver buffers mapped and\n"
-	        "exported as DMA-bufs, or DMA-bufs imported from a DRM device) and prints what\n"
+	        "exported as DMA-bufs, or DMA-bufs imported from a DRM device), or from a\n"
+	        "libcamera camera (-d libcamera:, its own DMA-bufs), and prints what\n"
 	        "happened: frames, rate, drops by cause (sequence gaps, error-flagged buffers),\n"
 	        "recoveries (fatal streaming errors, disconnects), sequence and timestamp wraps,\n"
 	        "and the frame-interval statistics of the driver timestamps and of our DQBUF\n"
@@ -82,6 +85,7 @@ static void usage(FILE *out)
 	        "  vzero capture -d vivid -f YUYV -s 640x480 -r 25 -n 250\n"
 	        "  vzero capture -d /dev/video1 -f NM12 -n 50 --json\n"
 	        "  vzero capture -d vivid -t 10 --timeline-csv frames.csv\n"
+	        "  vzero capture -d libcamera: -s 640x480 -n 100       (a libcamera camera)\n"
 	        "  vzero capture -d vivid --io dmabuf-import -n 100     (buffers from vgem/DRM)\n"
 	        "  vzero capture -d /dev/video4 --reconnect=20 -t 60   (survive an unplug)\n");
 }
@@ -138,7 +142,7 @@ static int parse(struct run *r, int argc, char **argv)
 
 static int alloc_intervals(struct run *r)
 {
-	const struct vz_format *f = vz_capture_format(r->cap);
+	const struct vz_format *f = r->src.ops->format(r->src.impl);
 	double fps = f->fps_den ? (double)f->fps_num / f->fps_den : 0;
 	if (fps <= 0)
 		fps = 120;
@@ -208,18 +212,18 @@ static int reconnect(struct run *r, struct vz_err *err)
 {
 	fprintf(stderr, "vzero capture: %s\nvzero capture: waiting %s for it to come back...\n",
 	        err->msg, r->o.reconnect_ms > 0 ? "up to the --reconnect time" : "(forever)");
-	vz_capture_release_device(r->cap);
+	r->src.ops->release_device(r->src.impl);
 	int64_t deadline = r->o.reconnect_ms > 0
 	                           ? vz_now_ns() + (int64_t)r->o.reconnect_ms * VZ_NSEC_PER_MSEC
 	                           : INT64_MAX;
 	for (;;) {
 		vz_err_clear(err);
-		int ret = vz_capture_reconnect(r->cap, err);
+		int ret = r->src.ops->reconnect(r->src.impl, err);
 		if (ret == 0)
-			ret = vz_capture_start(r->cap, err);
+			ret = r->src.ops->start(r->src.impl, err);
 		if (ret == 0) {
 			fprintf(stderr, "vzero capture: %s is back, streaming again\n",
-			        vz_capture_path(r->cap));
+			        vz_camera_path(r->cam));
 			r->have_prev = false;
 			return 0;
 		}
@@ -244,15 +248,16 @@ static int reconnect(struct run *r, struct vz_err *err)
 static int stream(struct run *r, struct vz_err *err)
 {
 	r->t_start = vz_now_ns();
-	int ret = vz_capture_start(r->cap, err);
+	int ret = r->src.ops->start(r->src.impl, err);
 	if (ret < 0)
 		return ret;
 	int64_t deadline =
 	        r->o.seconds > 0 ? r->t_start + (int64_t)(r->o.seconds * VZ_NSEC_PER_SEC) : 0;
 	int64_t progress = r->t_start;
-	int64_t stall = r->o.stall_s > 0
-	                        ? (int64_t)(r->o.stall_s * 1e9)
-	                        : STALL_NS + 10 * vz_format_interval_ns(vz_capture_format(r->cap));
+	int64_t stall =
+	        r->o.stall_s > 0
+	                ? (int64_t)(r->o.stall_s * 1e9)
+	                : STALL_NS + 10 * vz_format_interval_ns(r->src.ops->format(r->src.impl));
 	struct vz_source_stats last = {0};
 	while (!r->o.frames || r->good < r->o.frames) {
 		int64_t now = vz_now_ns();
@@ -262,7 +267,7 @@ static int stream(struct run *r, struct vz_err *err)
 		if (deadline && (deadline - now) / VZ_NSEC_PER_MSEC < timeout)
 			timeout = (int)((deadline - now) / VZ_NSEC_PER_MSEC) + 1;
 		struct pollfd p[2] = {
-		        {.fd = vz_capture_fd(r->cap), .events = POLLIN | POLLPRI},
+		        {.fd = r->src.ops->fd(r->src.impl), .events = POLLIN | POLLPRI},
 		        {.fd = r->sfd, .events = POLLIN},
 		};
 		int n = poll(p, 2, timeout);
@@ -279,26 +284,27 @@ static int stream(struct run *r, struct vz_err *err)
 			                  "%s (%s) delivered no frame for %.1f s: the source "
 			                  "stalled (is its input producing video? check with "
 			                  "`v4l2-ctl -d %s --all`, or raise --stall-timeout)",
-			                  vz_capture_path(r->cap), vz_capture_card(r->cap),
+			                  vz_camera_path(r->cam), vz_camera_card(r->cam),
 			                  (double)(vz_now_ns() - progress) / 1e9,
-			                  vz_capture_path(r->cap));
+			                  vz_camera_path(r->cam));
 		if (n == 0 || !p[0].revents)
 			continue;
 		struct vz_frame_info fi;
-		ret = vz_capture_next(r->cap, p[0].revents, &fi, err);
+		ret = r->src.ops->next(r->src.impl, p[0].revents, &fi, err);
 		bool got = ret == 1;
 		if (got) {
 			record(r, &fi);
-			ret = vz_capture_queue(r->cap, vz_capture_buffers(r->cap)->generation,
-			                       fi.index, err);
+			ret = r->src.ops->queue(r->src.impl,
+			                        r->src.ops->buffers(r->src.impl)->generation,
+			                        fi.index, err);
 			if (ret < 0 && ret != -ENODEV)
 				return ret;
 		} else if (ret == VZ_CAPTURE_FORMAT_CHANGED) {
 			fprintf(stderr,
 			        "vzero capture: the source changed format; renegotiating\n");
-			ret = vz_capture_renegotiate(r->cap, err);
+			ret = r->src.ops->renegotiate(r->src.impl, err);
 			if (ret == 0)
-				ret = vz_capture_start(r->cap, err);
+				ret = r->src.ops->start(r->src.impl, err);
 			if (ret < 0)
 				return ret;
 			r->have_prev = false;
@@ -312,7 +318,7 @@ static int stream(struct run *r, struct vz_err *err)
 			return ret;
 		/* Recoveries count as progress: the source is alive. */
 		struct vz_source_stats st;
-		vz_capture_get_stats(r->cap, &st);
+		r->src.ops->stats(r->src.impl, &st);
 		if (got || st.error_frames != last.error_frames || st.restarts != last.restarts ||
 		    st.reconnects != last.reconnects)
 			progress = vz_now_ns();
@@ -320,7 +326,7 @@ static int stream(struct run *r, struct vz_err *err)
 	}
 	r->t_end = vz_now_ns();
 	struct vz_err e = {0};
-	vz_capture_stop(r->cap, &e);
+	r->src.ops->stop(r->src.impl, &e);
 	return 0;
 }
 
@@ -343,37 +349,41 @@ static const char *mib(uint64_t bytes, char *buf, size_t len)
 
 static void print_summary(struct run *r)
 {
-	const struct vz_format *f = vz_capture_format(r->cap);
+	const struct vz_format *f = r->src.ops->format(r->src.impl);
 	struct vz_source_stats st;
-	vz_capture_get_stats(r->cap, &st);
+	r->src.ops->stats(r->src.impl, &st);
 	struct vz_summary sd, sq;
 	vz_summarize(r->iv_drv, r->n_drv, r->scratch, &sd);
 	vz_summarize(r->iv_dq, r->n_dq, r->scratch, &sq);
-	vz_memlock_read(&r->mem, vz_capture_buffers(r->cap));
+	vz_memlock_read(&r->mem, r->src.ops->buffers(r->src.impl));
 	char fcc[5];
 	vz_fourcc_str(f->fourcc, fcc);
 	double fps_nom = f->fps_den ? (double)f->fps_num / f->fps_den : 0;
 	double dur = (r->t_end - r->t_start) / 1e9;
 	double span = (r->t_last - r->t_first) / 1e9;
 	double fps = r->good > 1 && span > 0 ? (r->good - 1) / span : 0;
-	const char *io = r->o.cfg.io == VZ_IO_MMAP ? "mmap" : "dmabuf-import";
+	bool lc = !vz_camera_v4l2(r->cam);
+	const char *io = lc ? "libcamera" : r->o.cfg.io == VZ_IO_MMAP ? "mmap" : "dmabuf-import";
 	bool eof = r->last_fi.ts_source == VZ_TS_END_OF_FRAME;
 
 	if (r->o.json) {
 		FILE *o = stdout;
 		fputs("{\"device\":", o);
-		vz_json_str(o, vz_capture_path(r->cap));
+		vz_json_str(o, vz_camera_path(r->cam));
 		fputs(",\"card\":", o);
-		vz_json_str(o, vz_capture_card(r->cap));
+		vz_json_str(o, vz_camera_card(r->cam));
 		fputs(",\"driver\":", o);
-		vz_json_str(o, vz_capture_driver(r->cap));
+		vz_json_str(o, vz_camera_driver(r->cam));
+		fputs(",\"backend\":", o);
+		vz_json_str(o, vz_camera_backend(r->cam));
 		fputs(",\"format\":{\"fourcc\":", o);
 		vz_json_str(o, fcc);
 		fprintf(o, ",\"width\":%u,\"height\":%u,\"fps\":%.4f}", f->width, f->height,
 		        fps_nom);
 		fprintf(o, ",\"io\":\"%s\",\"libv4l2\":%s,\"buffers\":%u", io,
 		        r->o.cfg.libv4l2 ? "true" : "false",
-		        (vz_capture_buffers(r->cap) ? vz_capture_buffers(r->cap)->count : 0));
+		        (r->src.ops->buffers(r->src.impl) ? r->src.ops->buffers(r->src.impl)->count
+		                                          : 0));
 		fprintf(o,
 		        ",\"frames\":%" PRIu64 ",\"duration_s\":%.3f,\"fps\":%.3f"
 		        ",\"interrupted\":%s",
@@ -405,12 +415,23 @@ static void print_summary(struct run *r)
 
 	FILE *o = stdout;
 	char b1[32], b2[32];
-	fprintf(o, "vzero capture: %s  card \"%s\"  driver %s\n", vz_capture_path(r->cap),
-	        vz_capture_card(r->cap), vz_capture_driver(r->cap));
-	fprintf(o, "  format     %s %ux%u @ %g fps, io %s%s, %u buffers%s\n", fcc, f->width,
-	        f->height, fps_nom, io, r->o.cfg.libv4l2 ? " via libv4l2" : "",
-	        (vz_capture_buffers(r->cap) ? vz_capture_buffers(r->cap)->count : 0),
-	        r->o.cfg.io == VZ_IO_MMAP && !st.bytes_copied ? " (DMA-buf exports rw + ro)" : "");
+	fprintf(o, "vzero capture: %s  card \"%s\"  driver %s\n", vz_camera_path(r->cam),
+	        vz_camera_card(r->cam), vz_camera_driver(r->cam));
+	char rate[32] = "unknown rate";
+	if (fps_nom > 0)
+		snprintf(rate, sizeof(rate), "%g fps", fps_nom);
+	fprintf(o, "  format     %s %ux%u @ %s, io %s%s, %u buffers%s\n", fcc, f->width, f->height,
+	        rate, io, r->o.cfg.libv4l2 ? " via libv4l2" : "",
+	        (r->src.ops->buffers(r->src.impl) ? r->src.ops->buffers(r->src.impl)->count : 0),
+	        lc                                               ? " (FrameBufferAllocator)"
+	        : r->o.cfg.io == VZ_IO_MMAP && !r->o.cfg.libv4l2 ? " (DMA-buf exports rw + ro)"
+	                                                         : "");
+	for (const char *l = vz_camera_notes(r->cam); *l;) {
+		const char *e = strchr(l, '\n');
+		int n = e ? (int)(e - l) : (int)strlen(l);
+		fprintf(o, "  source     %.*s\n", n, l);
+		l += n + (e ? 1 : 0);
+	}
 	fprintf(o, "  frames     %" PRIu64 " in %.2f s (%.2f fps)%s\n", r->good, dur, fps,
 	        r->interrupted ? ", stopped by signal" : "");
 	fprintf(o, "  drops      driver gap %" PRIu64 ", error flag %" PRIu64 "\n", st.driver_drops,
@@ -483,10 +504,11 @@ int vz_cmd_capture(int argc, char **argv)
 		vz_cli_error(CMD, "cannot set up signal handling: %s", strerror(errno));
 		goto out;
 	}
-	if (vz_capture_open(&r.cap, &r.o.cfg, &err) < 0) {
+	if (vz_camera_open(&r.cam, &r.o.cfg, &err) < 0) {
 		vz_cli_error(CMD, "%s", err.msg);
 		goto out;
 	}
+	r.src = vz_camera_source(r.cam);
 	if (alloc_intervals(&r) < 0)
 		goto out;
 	if (r.o.timeline_csv) {
@@ -523,7 +545,7 @@ int vz_cmd_capture(int argc, char **argv)
 out:
 	if (r.csv)
 		fclose(r.csv);
-	vz_capture_close(r.cap);
+	vz_camera_close(r.cam);
 	free(r.iv_drv);
 	free(r.iv_dq);
 	free(r.scratch);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "camera.h"
 #include "cli.h"
 
 enum {
@@ -18,17 +19,22 @@ static void usage(FILE *out)
 	        "Lists every V4L2 video capture node: driver, card, bus, single- or\n"
 	        "multi-planar, and per pixel format the frame sizes and frame rates the\n"
 	        "driver offers.  Formats that share the same sizes and rates are shown\n"
-	        "together.  Other V4L2 nodes (output, VBI, radio, ...) are named at the end.\n\n"
+	        "together.  Other V4L2 nodes (output, VBI, radio, ...) are named after them,\n"
+	        "then the cameras libcamera finds (embedded sensors behind a media graph,\n"
+	        "vimc), with their pixel formats as libcamera names them and as -f takes them.\n\n"
 	        "Options:\n"
 	        "  -d, --device DEV   only this device: /dev/videoN, videoN, N, or a name\n"
 	        "                     ('vivid', a card/driver/bus substring; 'vivid:1' is the\n"
 	        "                     second matching capture node). A node that can't be\n"
 	        "                     captured from is explained (what it is, what to use).\n"
-	        "      --json         one JSON array of capture nodes, for scripts\n"
+	        "                     libcamera:, libcamera:K or libcamera:NAME for its cameras.\n"
+	        "      --json         one JSON array of capture nodes, for scripts (libcamera's\n"
+	        "                     cameras in it carry \"backend\": \"libcamera\")\n"
 	        "  -h, --help         this text\n\n"
 	        "Examples:\n"
 	        "  vzero devices                       # everything, for a person\n"
 	        "  vzero devices -d vivid:1            # the second vivid capture node\n"
+	        "  vzero devices -d libcamera:         # libcamera's first camera\n"
 	        "  vzero devices --json | python3 -m json.tool\n"
 	        "  tools/vivid-vm -- vzero devices     # no camera here? try vivid in a VM\n");
 }
@@ -78,8 +84,8 @@ int vz_cmd_devices(int argc, char **argv)
 		return VZ_EXIT_USAGE;
 	}
 
-	int ret = device ? vz_device_print(stdout, device, json, &err)
-	                 : vz_devices_print(stdout, json, &err);
+	int ret = device ? vz_camera_print(stdout, device, json, &err)
+	                 : vz_cameras_print(stdout, json, &err);
 	if (fflush(stdout) != 0 && ret == 0) {
 		vz_cli_error("devices", "writing the listing failed");
 		return VZ_EXIT_FAIL;

@@ -18,6 +18,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "camera.h"
 #include "cli.h"
 #include "clock.h"
 #include "pipeline.h"
@@ -466,12 +467,12 @@ static void apply_rt(const struct run_opts *o, struct rt_notes *n)
 	}
 }
 
-static void mlock_note(const struct run_opts *o, struct vz_capture *cap, struct rt_notes *n,
+static void mlock_note(const struct run_opts *o, struct vz_source src, struct rt_notes *n,
                        struct vz_memlock_report *mr)
 {
 	if (!o->mlock)
 		return;
-	vz_memlock_read(mr, vz_capture_buffers(cap));
+	vz_memlock_read(mr, src.ops->buffers(src.impl));
 	if (mr->mlockall_errno)
 		snprintf(n->mlock, sizeof(n->mlock),
 		         "mlockall: NOT applied (%s; raise RLIMIT_MEMLOCK or run as root); "
@@ -560,7 +561,7 @@ static int run(int argc, char **argv, const char *cmd)
 {
 	struct run_opts o = {.cmd = cmd, .status = -1};
 	struct run_ctx ctx = {.o = &o};
-	struct vz_capture *cap = NULL;
+	struct vz_camera *cam = NULL;
 	struct vz_sink sinks[VZ_MAX_SINKS];
 	struct vz_err err = {0};
 	struct vz_report *rep = NULL;
@@ -591,7 +592,7 @@ static int run(int argc, char **argv, const char *cmd)
 		vz_memlock_apply(&mr);
 	}
 
-	if (vz_capture_open(&cap, &o.cap.cfg, &err) < 0) {
+	if (vz_camera_open(&cam, &o.cap.cfg, &err) < 0) {
 		vz_cli_error(cmd, "%s", err.msg);
 		goto out;
 	}
@@ -599,7 +600,7 @@ static int run(int argc, char **argv, const char *cmd)
 	if (vz_loop_create(&ctx.loop, &err) < 0)
 		goto fail;
 	struct vz_pipeline_config pc = {
-	        .source = vz_capture_source(cap),
+	        .source = vz_camera_source(cam),
 	        .loop = ctx.loop,
 	        .max_frames = o.cap.frames,
 	        .max_duration_ns = (int64_t)(o.cap.seconds * 1e9),
@@ -654,7 +655,7 @@ static int run(int argc, char **argv, const char *cmd)
 
 	if (vz_pipeline_start(ctx.pipe, &err) < 0)
 		goto fail;
-	mlock_note(&o, cap, &notes, &mr);
+	mlock_note(&o, vz_camera_source(cam), &notes, &mr);
 	int status = vz_loop_run(ctx.loop);
 	struct vz_err stop_err = {0};
 	int stop = vz_pipeline_stop(ctx.pipe, &stop_err);
@@ -675,14 +676,17 @@ static int run(int argc, char **argv, const char *cmd)
 	/* The report: whatever happened, what was measured is worth showing. */
 	struct vz_pipeline_stats st;
 	vz_pipeline_get_stats(ctx.pipe, &st);
-	const struct vz_format *fmt = vz_capture_format(cap);
+	struct vz_source src = vz_camera_source(cam);
+	const struct vz_format *fmt = src.ops->format(src.impl);
 	struct vz_report_meta meta = {
 	        .command = cmd,
-	        .device = vz_capture_path(cap),
-	        .card = vz_capture_card(cap),
-	        .driver = vz_capture_driver(cap),
+	        .device = vz_camera_path(cam),
+	        .card = vz_camera_card(cam),
+	        .driver = vz_camera_driver(cam),
+	        .source_notes = vz_camera_notes(cam),
 	        .fmt = fmt,
-	        .io = o.cap.cfg.libv4l2                     ? "libv4l2"
+	        .io = vz_camera_v4l2(cam) == NULL           ? "libcamera"
+	              : o.cap.cfg.libv4l2                   ? "libv4l2"
 	              : o.cap.cfg.io == VZ_IO_DMABUF_IMPORT ? "dmabuf-import"
 	                                                    : "mmap",
 	        .processors = o.processors,
@@ -722,7 +726,7 @@ out:
 	vz_loop_destroy(ctx.loop);
 	if (sfd >= 0)
 		close(sfd);
-	vz_capture_close(cap);
+	vz_camera_close(cam);
 	return ret;
 }
 

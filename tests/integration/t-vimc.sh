@@ -1,0 +1,179 @@
+# The libcamera backend on vimc, and libv4l2 converting for real.  These
+# run in their own VM boot with vimc loaded (tests/integration/meson.build:
+# integration-vimc); the main boot leaves them out (VZ_EXCLUDE=^vimc).
+#
+# vimc under libcamera 0.0.3 streams BGR888 (vzero's RGB3); its scaler
+# triples the sensor's size, so sizes are multiples of 3 (480x360).
+
+LC_SIZE=480x360
+
+need_vimc() {
+	[[ -d /sys/bus/platform/drivers/vimc ]] ||
+		skip "vimc is not loaded (run under tools/vivid-vm --module vimc)"
+	command -v cam >/dev/null || skip "cam (libcamera-tools) is not installed: run tools/setup"
+}
+
+# The node of vimc's entity NAME ("Raw Capture 1") by its sysfs name.
+vimc_node() {
+	local f
+	for f in /sys/class/video4linux/video*/name; do
+		[[ $(cat "$f") == "$1" ]] && { echo "/dev/$(basename "$(dirname "$f")")"; return 0; }
+	done
+	return 1
+}
+
+vimc_media() {
+	local m
+	for m in /dev/media*; do
+		media-ctl -d "$m" -p 2>/dev/null | grep -q 'driver *vimc' && { echo "$m"; return 0; }
+	done
+	return 1
+}
+
+test_vimc_devices_lists_libcamera_camera() {
+	need_vimc
+	run "$VZ" devices
+	assert_eq "$rc" 0 "vzero devices"
+	"$VZ" devices >d.txt
+	assert_contains d.txt "libcamera:0  'Sensor B'"
+	assert_contains d.txt "BGR888   (-f RGB3)"
+	"$VZ" devices --json >d.json
+	assert_eq "$(json_get d.json 'list(x["id"] for x in d if x.get("backend") == "libcamera")')" \
+		"['platform/vimc.0 Sensor B']" "libcamera cameras in the JSON listing"
+	assert_eq "$(json_get d.json 'list(f["fourcc"] for x in d if x.get("backend") == "libcamera" for f in x["formats"])[0]')" \
+		RGB3 "first format's vzero fourcc"
+	"$VZ" devices -d libcamera:sensor >one.txt
+	assert_contains one.txt 'id "platform/vimc.0 Sensor B"'
+	run "$VZ" devices -d libcamera:nosuch
+	assert_eq "$rc" 1 "devices -d libcamera:nosuch"
+}
+
+# capture -> stamp -> GStreamer, each PNG's stamp decoded: the frames that
+# left through GStreamer are libcamera's, in order, and nothing copied them
+# on the way in.
+test_vimc_run_stamp_gst() {
+	local files n
+	need_vimc
+	run "$VZ" run -d libcamera: -s $LC_SIZE --process stamp \
+		--sink gst:"videoconvert ! pngenc snapshot=false compression-level=1 ! multifilesink location=f%04d.png" \
+		--budget 2 -n 30 --stats-json s.json
+	assert_eq "$rc" 0 "exit status"
+	assert_eq "$(json_get s.json '["io"]')" libcamera io
+	assert_eq "$(json_get s.json '["format"]["fourcc"]')" RGB3 fourcc
+	assert_eq "$(json_get s.json '["bytes_copied"]')" 0 "bytes copied by vzero"
+	assert_eq "$(json_get s.json '["sinks"][0]["frames"]')" 30 "gst sink frames"
+	python3 - s.json <<'PY' || fail "the report does not say the fds are read-write and which clocks"
+import json, sys
+r = json.load(open(sys.argv[1]))
+notes = " ".join(r["source_notes"])
+assert "read-write" in notes, notes
+assert "CLOCK_MONOTONIC" in notes and "SensorTimestamp" in notes, notes
+assert "read-write" in r["sinks"][0]["proof"], r["sinks"][0]["proof"]
+PY
+	files=(f*.png)
+	n=${#files[@]}
+	[[ -e ${files[0]} ]] || fail "no PNG written"
+	assert_eq "$n" 30 "PNG files"
+	run "$VZH/vz-gst-check" "${files[@]}"
+	assert_eq "$rc" 0 "vz-gst-check (stamps readable, sequence increasing)"
+	cp "${files[0]}" "$VZ_RESULTS/vimc-stamp-first.png"
+}
+
+# Sequence continuity and monotonic timestamps, frame by frame, and the
+# accounting invariant: frames + driver drops + error frames = span.
+test_vimc_jitter_sequence_and_clock() {
+	need_vimc
+	run "$VZ" jitter -d libcamera: -s $LC_SIZE -n 60 --json --timeline-csv t.csv
+	assert_eq "$rc" 0 "vzero jitter"
+	"$VZ" jitter -d libcamera: -s $LC_SIZE -n 5 >human.txt
+	assert_contains human.txt "SensorTimestamp:"
+	assert_contains human.txt "interval (driver clock)"
+	python3 - t.csv <<'PY' || fail "sequence or timestamps broken"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 60, len(rows)
+seq = [int(r["sequence"]) for r in rows]
+gaps = [int(r["gap"]) for r in rows]
+drv = [int(r["t_driver_ns"]) for r in rows]
+dq = [int(r["t_dqbuf_ns"]) for r in rows]
+for i in range(1, len(rows)):
+    assert seq[i] == seq[i - 1] + 1 + gaps[i], (i, seq[i - 1], seq[i], gaps[i])
+    assert drv[i] > drv[i - 1], ("driver time not increasing", i)
+    assert dq[i] >= dq[i - 1], ("dqbuf time going back", i)
+    # the buffer timestamp is on CLOCK_MONOTONIC: before we saw it, by < 1 s
+    assert 0 <= dq[i] - drv[i] < 1e9, ("driver time not CLOCK_MONOTONIC?", dq[i] - drv[i])
+print("60 frames, sequence", seq[0], "..", seq[-1], "gaps", sum(gaps))
+PY
+}
+
+# A frame held by a slow sink is never requeued under it: the stamp read
+# back at release is the one written at push.  vimc grants 4 buffers and
+# vzero keeps 2 in the driver, so the slow sink's budget is 1.
+test_vimc_never_requeues_held_frames() {
+	need_vimc
+	run "$VZH/vz-hold-sink" libcamera: 40 400 1
+	assert_eq "$rc" 0 "vz-hold-sink exit status"
+}
+
+# Unplug and replug: vimc's platform device unbound while streaming, bound
+# again.  libcamera learns of the new camera through udev, so udevd runs for
+# this test (and stops with it).
+test_vimc_unplug_replug() {
+	local pid
+	need_vimc
+	[[ -x /lib/systemd/systemd-udevd ]] || skip "systemd-udevd (package udev) is not installed: run tools/setup"
+	# udevd stays up for the rest of this boot (the vimc tests' own): it
+	# only adds the events libcamera listens to.
+	SYSTEMD_IGNORE_CHROOT=1 /lib/systemd/systemd-udevd --daemon >/dev/null 2>&1 ||
+		fail "systemd-udevd would not start"
+	trap '[[ -e /sys/bus/platform/devices/vimc.0/driver ]] || echo vimc.0 >/sys/bus/platform/drivers/vimc/bind 2>/dev/null || true' EXIT
+	"$VZ" run -d libcamera: -s $LC_SIZE --sink null -t 40 --reconnect=30 --quiet \
+		--stats-json r.json >out.txt 2>err.txt &
+	pid=$!
+	sleep 8
+	echo vimc.0 >/sys/bus/platform/drivers/vimc/unbind || fail "cannot unbind vimc"
+	sleep 4
+	echo vimc.0 >/sys/bus/platform/drivers/vimc/bind || fail "cannot bind vimc again"
+	set +e
+	wait $pid
+	rc=$?
+	set -e
+	cat err.txt >&2
+	assert_eq "$rc" 0 "vzero run across the unplug"
+	assert_contains err.txt "the device is gone"
+	assert_contains err.txt "the device is back"
+	assert_eq "$(json_get r.json '["capture"]["disconnects"]')" 1 disconnects
+	assert_eq "$(json_get r.json '["capture"]["reconnects"]')" 1 reconnects
+	# frames came from the camera after it returned, in a new buffer set
+	assert_contains "$(json_get r.json '["sinks"][0]["proof"]')" "from 2 buffer set(s)"
+	assert_ge "$(json_get r.json '["frames"]')" 40 "frames across the unplug"
+}
+
+test_vimc_libcamera_errors() {
+	need_vimc
+	run "$VZ" run -d libcamera:7 --sink null -n 1
+	assert_eq "$rc" 1 "an absent camera"
+	run "$VZ" run -d libcamera: -f YUYV --sink null -n 1
+	assert_eq "$rc" 1 "a format the camera does not stream"
+	"$VZ" run -d libcamera: -f YUYV --sink null -n 1 2>e.txt || true
+	assert_contains e.txt "cannot stream it (it offers BGR888)"
+	run "$VZ" run -d libcamera: --libv4l2 --sink null -n 1
+	assert_eq "$rc" 1 "--libv4l2 with libcamera"
+	"$VZ" run -d libcamera: -s $LC_SIZE --sink ipc:"$PWD/s.sock" -n 1 2>ipc.txt || true
+	assert_contains ipc.txt "rw=allow"
+}
+
+# A media graph whose formats do not match the capture node's: STREAMON
+# fails with EPIPE, and vzero says what to do, in one line.
+test_vimc_graph_mismatch_clear_error() {
+	local raw md
+	need_vimc
+	raw=$(vimc_node "Raw Capture 1") || fail "no 'Raw Capture 1' node"
+	md=$(vimc_media) || fail "no vimc media device"
+	media-ctl -d "$md" -V '"Sensor B":0[fmt:SGRBG8_1X8/640x480]' || fail "media-ctl -V"
+	run "$VZ" capture -d "$raw" -f RGB3 -s 640x480 -n 3
+	assert_eq "$rc" 1 "capture RGB3 from a Bayer sensor"
+	"$VZ" capture -d "$raw" -f RGB3 -s 640x480 -n 3 2>e.txt >/dev/null || true
+	assert_eq "$(wc -l <e.txt)" 1 "lines of error"
+	assert_contains e.txt "media-ctl -V"
+}
