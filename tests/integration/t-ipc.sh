@@ -97,7 +97,10 @@ test_ipc_killed_client_returns_frames() {
 	# Capture went on and still goes on: a probe after the kill gets frames.
 	"$VZ" probe "ipc:$PWD/cam.sock" -n 25 >after.txt 2>&1 || { cat after.txt; fail "no frames after the kill"; }
 	_ipc_stop
-	assert_eq "$(_ipc_counter run.json held_at_exit)" 3 "frames the killed client held, returned"
+	# The killed client's 3, plus what the probe still had in flight when it
+	# left after its 25 frames (0 to the budget of 3, by timing).
+	assert_ge "$(_ipc_counter run.json held_at_exit)" 3 "frames the killed client held, returned"
+	assert_le "$(_ipc_counter run.json held_at_exit)" 6 "frames returned at exit (killed client + probe)"
 	assert_eq "$(json_get run.json '["sinks"][0]["released"]')" "$(json_get run.json '["sinks"][0]["frames"]')" \
 		"frames released vs pushed"
 }
