@@ -537,13 +537,8 @@ static int resolve_path(const char *path, struct vz_node_list *l, char *buf, siz
 /* Case-insensitive substring. */
 static bool contains_ci(const char *hay, const char *needle)
 {
-	size_t n = strlen(needle);
-	if (!n)
-		return false;
-	for (; *hay; hay++)
-		if (!strncasecmp(hay, needle, n))
-			return true;
-	return false;
+	/* An empty name matches nothing (strcasestr would match all). */
+	return *needle && strcasestr(hay, needle);
 }
 
 static bool node_matches(const struct vz_node *nd, const char *name)

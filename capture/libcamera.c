@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -764,15 +763,6 @@ struct vz_source vz_lc_source(struct vz_lc *c)
 
 /* ---- open, close, names ---- */
 
-static bool contains_ci(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-	for (; *hay; hay++)
-		if (!strncasecmp(hay, needle, n))
-			return true;
-	return false;
-}
-
 static void list_names(struct vz_lc *c, unsigned n, char *buf, size_t len)
 {
 	buf[0] = '\0';
@@ -792,7 +782,7 @@ static bool selects(int k, const char *name, unsigned i, const struct vz_lcs_cam
 		return i == 0;
 	if (k >= 0)
 		return (unsigned)k == i;
-	return contains_ci(cam->id, name) || contains_ci(cam->model, name);
+	return strcasestr(cam->id, name) || strcasestr(cam->model, name);
 }
 
 static int pick(struct vz_lc *c, const char *sel, struct vz_err *err)
