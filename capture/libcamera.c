@@ -587,6 +587,9 @@ static int src_next(void *impl, uint32_t revents, struct vz_frame_info *fi, stru
 	(void)revents;
 	if (c->gone)
 		return gone_error(c, err);
+	/* Before the completion, on every call (one recv that finds nothing,
+	 * a microsecond): a dead camera can still complete, cancelled, and
+	 * requeueing those would turn the unplug into a queue error. */
 	if (nodes_removed(c)) {
 		/* libcamera may never learn of it: make it forget the camera
 		 * so it can take it back when the device returns. */

@@ -560,6 +560,43 @@ static void test_json(void **state)
 	free(s);
 }
 
+/* Source notes: one "source:" line per note line in the text, one string
+ * per line in the JSON; a trailing newline adds no empty line. */
+static void test_source_notes(void **state)
+{
+	struct fixture *f = *state;
+	struct vz_report r;
+	size_t len;
+
+	f->meta.source_notes = "fds: read-write only\nclock: \"MONOTONIC\"\n";
+	assert_int_equal(vz_report_compute(&r, &f->meta, f->t, &f->st, NULL), 0);
+	char *s = capture_output(print_fn, &r, &len);
+	assert_non_null(strstr(s, "\nsource:     fds: read-write only\n"
+	                          "            clock: \"MONOTONIC\"\n"));
+	free(s);
+	s = capture_output(json_fn, &r, &len);
+	if (!json_valid(s))
+		fail_msg("invalid JSON: %s", s);
+	assert_non_null(strstr(s, "\"source_notes\":[\"fds: read-write only\","
+	                          "\"clock: \\\"MONOTONIC\\\"\"]"));
+	free(s);
+
+	f->meta.source_notes = NULL;
+	assert_int_equal(vz_report_compute(&r, &f->meta, f->t, &f->st, NULL), 0);
+	s = capture_output(print_fn, &r, &len);
+	assert_null(strstr(s, "source:"));
+	free(s);
+	s = capture_output(json_fn, &r, &len);
+	assert_non_null(strstr(s, "\"source_notes\":[]"));
+	free(s);
+
+	const char *text = "a\n\nb", *l;
+	int n, lines = 0;
+	while (vz_report_next_line(&text, &l, &n))
+		lines++;
+	assert_int_equal(lines, 3);
+}
+
 static void csv_fn(FILE *out, const void *arg)
 {
 	assert_int_equal(vz_telemetry_write_csv(out, arg), 0);
@@ -769,6 +806,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_print, setup, teardown),
 	        cmocka_unit_test(test_json_checker_rejects),
 	        cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_source_notes, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_csv, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_plot, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_plot_bad_path, setup, teardown),

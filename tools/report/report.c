@@ -2,6 +2,7 @@
 /* The jitter report: statistics, the table, JSON and the CSV timeline (report.h). */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,33 +217,41 @@ static void print_bytes(FILE *out, const char *what, uint64_t bytes, uint64_t fr
 	        frames ? (double)bytes / (double)frames : 0.0, bytes, frames);
 }
 
+bool vz_report_next_line(const char **cursor, const char **line, int *len)
+{
+	const char *l = *cursor;
+	if (!l || !*l)
+		return false;
+	const char *e = strchr(l, '\n');
+	size_t n = e ? (size_t)(e - l) : strlen(l);
+	*line = l;
+	*len = n > INT_MAX ? INT_MAX : (int)n;
+	*cursor = l + n + (e ? 1 : 0);
+	return true;
+}
+
 static void print_notes(FILE *out, const char *notes)
 {
 	const char *label = "source:     ";
-	for (const char *l = notes; l && *l;) {
-		const char *e = strchr(l, '\n');
-		size_t n = e ? (size_t)(e - l) : strlen(l);
-		fprintf(out, "%s%.*s\n", label, (int)n, l);
+	const char *l;
+	int n;
+	while (vz_report_next_line(&notes, &l, &n)) {
+		fprintf(out, "%s%.*s\n", label, n, l);
 		label = "            ";
-		l += n + (e ? 1 : 0);
 	}
 }
 
 static void json_notes(FILE *out, const char *notes)
 {
 	fputs(",\"source_notes\":[", out);
-	bool first = true;
-	for (const char *l = notes; l && *l;) {
-		const char *e = strchr(l, '\n');
-		size_t n = e ? (size_t)(e - l) : strlen(l);
+	const char *l;
+	int n;
+	for (bool first = true; vz_report_next_line(&notes, &l, &n); first = false) {
 		char line[512];
-		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1),
-		         l);
+		snprintf(line, sizeof(line), "%.*s", n, l);
 		if (!first)
 			fputc(',', out);
 		vz_json_str(out, line);
-		first = false;
-		l += n + (e ? 1 : 0);
 	}
 	fputc(']', out);
 }

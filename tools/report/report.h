@@ -115,6 +115,10 @@ int vz_report_compute(struct vz_report *r, const struct vz_report_meta *meta,
                       const struct vz_telemetry *t, const struct vz_pipeline_stats *st,
                       struct vz_err *err);
 
+/* Steps through multi-line text such as source_notes: true with the next
+ * line (without its '\n') in *line and *len, advancing *cursor. */
+bool vz_report_next_line(const char **cursor, const char **line, int *len);
+
 /* The summary table people read at the end of a run. */
 void vz_report_print(FILE *out, const struct vz_report *r);
 int vz_report_write_json(FILE *out, const struct vz_report *r);

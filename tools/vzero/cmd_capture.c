@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "json.h"
+#include "report.h"
 #include "stats.h"
 
 #define CMD "capture"
@@ -426,12 +427,10 @@ static void print_summary(struct run *r)
 	        lc                                               ? " (FrameBufferAllocator)"
 	        : r->o.cfg.io == VZ_IO_MMAP && !r->o.cfg.libv4l2 ? " (DMA-buf exports rw + ro)"
 	                                                         : "");
-	for (const char *l = vz_camera_notes(r->cam); *l;) {
-		const char *e = strchr(l, '\n');
-		int n = e ? (int)(e - l) : (int)strlen(l);
+	const char *notes = vz_camera_notes(r->cam), *l;
+	int n;
+	while (vz_report_next_line(&notes, &l, &n))
 		fprintf(o, "  source     %.*s\n", n, l);
-		l += n + (e ? 1 : 0);
-	}
 	fprintf(o, "  frames     %" PRIu64 " in %.2f s (%.2f fps)%s\n", r->good, dur, fps,
 	        r->interrupted ? ", stopped by signal" : "");
 	fprintf(o, "  drops      driver gap %" PRIu64 ", error flag %" PRIu64 "\n", st.driver_drops,
