@@ -177,3 +177,53 @@ test_vimc_graph_mismatch_clear_error() {
 	assert_eq "$(wc -l <e.txt)" 1 "lines of error"
 	assert_contains e.txt "media-ctl -V"
 }
+
+# libv4l2 converting for real: vimc's capture nodes offer RGB and Bayer,
+# never YU12, so `--libv4l2 -f YU12` makes libv4l2 convert each RGB3 frame
+# the RGB/YUV node captures, and each converted byte counts as copied.  The
+# whole graph is set here (libcamera's runs leave it configured their way):
+# STREAMON validates every enabled link, the raw node's included.
+test_vimc_libv4l2_converts_and_counts() {
+	local rgb raw md frames copied
+	need_vimc
+	rgb=$(vimc_node "RGB/YUV Capture") || fail "no 'RGB/YUV Capture' node"
+	raw=$(vimc_node "Raw Capture 0") || fail "no 'Raw Capture 0' node"
+	md=$(vimc_media) || fail "no vimc media device"
+	# One pad or link per call: media-ctl keeps only the last -V or -l.
+	media-ctl -d "$md" -l '"Debayer B":1->"Scaler":0[0]' || fail "media-ctl -l"
+	media-ctl -d "$md" -l '"Debayer A":1->"Scaler":0[1]' || fail "media-ctl -l"
+	media-ctl -d "$md" -V '"Sensor A":0[fmt:SRGGB8_1X8/640x480]' || fail "media-ctl -V"
+	media-ctl -d "$md" -V '"Debayer A":0[fmt:SRGGB8_1X8/640x480]' || fail "media-ctl -V"
+	media-ctl -d "$md" -V '"Scaler":0[fmt:RGB888_1X24/640x480 crop:(0,0)/640x480]' ||
+		fail "media-ctl -V"
+	media-ctl -d "$md" -V '"Scaler":1[fmt:RGB888_1X24/640x480]' || fail "media-ctl -V"
+	v4l2-ctl -d "$raw" --set-fmt-video=pixelformat=RGGB,width=640,height=480 ||
+		fail "v4l2-ctl --set-fmt-video on the raw node"
+	v4l2-ctl -d "$rgb" --list-formats >fmts.txt
+	grep -q "'YU12'" fmts.txt && fail "the RGB/YUV node offers YU12 itself: libv4l2 would not convert"
+
+	run "$VZ" capture -d "$rgb" --libv4l2 -f YU12 -s 640x480 -n 15 --json
+	if [[ $rc != 0 ]]; then
+		media-ctl -d "$md" -p >&2 || true
+		dmesg | grep "link validate" | tail -4 >&2 || true
+	fi
+	assert_eq "$rc" 0 "capture YU12 through libv4l2"
+	"$VZ" capture -d "$rgb" --libv4l2 -f YU12 -s 640x480 -n 15 --json >c.json
+	assert_eq "$(json_get c.json '["format"]["fourcc"]')" YU12 "delivered format"
+	frames=$(json_get c.json '["frames"]')
+	copied=$(json_get c.json '["capture"]["bytes_copied"]')
+	assert_eq "$frames" 15 "frames"
+	# 640x480 YU12 is 460800 bytes: every frame converted, whole.
+	assert_eq "$copied" $((frames * 460800)) "bytes copied = frames x YU12 frame size"
+
+	"$VZ" run -d "$rgb" --libv4l2 -f YU12 -s 640x480 -n 15 --sink null \
+		--stats-json r.json >r.txt 2>&1 || fail "vzero run through libv4l2"
+	assert_contains r.txt "copied:     460800.0 B/frame"
+	assert_contains r.txt "NOT zero-copy"
+	assert_eq "$(json_get r.json '["bytes_copied_per_frame"]')" 460800.0 "run: bytes per frame"
+
+	# Control: the node's own format through libv4l2 passes through.
+	"$VZ" capture -d "$rgb" --libv4l2 -f RGB3 -s 640x480 -n 5 --json >p.json ||
+		fail "capture RGB3 through libv4l2"
+	assert_eq "$(json_get p.json '["capture"]["bytes_copied"]')" 0 "RGB3 passes through"
+}
