@@ -16,7 +16,7 @@ check() { # description command...
 	shift
 	if "$@" >"$work/check.out" 2>&1; then ok "$d"; else not_ok "$d" "$(tail -n 5 "$work/check.out")"; fi
 }
-echo "1..9"
+echo "1..13"
 
 cat >"$work/peers" <<'P'
 suite selftest vm="" sizes=64x64@50 format=YUYV control=quiet
@@ -50,6 +50,42 @@ check "copies a program admits (GST_PERFORMANCE frame copy) counted per frame" \
 	python3 -c "import json; d=json.load(open('$sum'))['sizes']['64x64']['programs']; c=d['copier']['bytes_copied_per_frame']; assert 0.5 * 8192 < c < 1.2 * 8192 and d['quiet']['bytes_copied_per_frame'] is None, d"
 check "the table names the noise floor and the treatment" \
 	bash -c "grep -q 'noise floor' '$work/table.txt' && grep -q 'measured alike' '$work/table.txt'"
+# A suite that counts frames (frames=): a fake DQBUF trace at ~50 Hz in
+# the trace's format, every 10th sequence number missing.
+cat >"$work/fake-trace" <<'F'
+#!/bin/bash
+f=${0%/*}/fake.trace
+case $1 in
+start)
+	[[ -f $f.pid ]] && kill "$(cat "$f.pid")" 2>/dev/null
+	: >"$f"
+	(i=0; while :; do
+		i=$((i + 1)); ((i % 10)) || continue
+		printf '  x-1 [000] ..... %s: v4l2_dqbuf: minor = 1, index = 0, flags = TIMESTAMP_MONOTONIC, timestamp = %s, sequence = %d\n' \
+			"$(date +%s.%N)" "$(date +%s%N)" "$i"
+		sleep 0.02
+	done >>"$f") </dev/null >/dev/null 2>&1 &
+	echo $! >"$f.pid"
+	echo "$f" ;;
+stop) kill "$(cat "$f.pid")"; rm -f "$f.pid"; cp "$f" "$2" ;;
+esac
+F
+chmod +x "$work/fake-trace"
+cat >"$work/peers3" <<P
+suite counted vm="" sizes=64x64@0 format=YUYV control=quiet frames=$work/fake-trace
+counted quiet   sleep 1000
+counted chatty  while :; do echo "frame \$((i++))"; sleep 0.005; done
+P
+"$harness" --peers "$work/peers3" --suite counted --out "$work/out3" --rounds 3 \
+	--warmup 0.5 --measure 1 --dev none --preload "$preload" >"$work/table3.txt" 2>"$work/log3.txt"
+rc=$?
+check "harness exits 0 for a suite that counts frames" test "$rc" = 0
+check "frames counted in the window, not a nominal rate (FPS 0)" \
+	awk -F'\t' '$15 !~ /^[0-9]+$/ || $15 < 10 || $15 > 200 {bad = 1} END {exit bad || NR != 9}' "$work/out3/records.tsv"
+check "the rate and the sequence gaps come from the trace" \
+	python3 -c "import json; d=json.load(open('$work/out3/summary.json'))['sizes']['64x64']['programs']['quiet']['frames']; assert 10 < d['fps'] < 60 and 0 < d['gaps'] < d['frames'] / 5 and 15 < d['dqbuf_ms']['p50'] < 100, d"
+check "the table shows the counted frames" \
+	bash -c "grep -q \"DQBUF trace\" '$work/table3.txt' && grep -qE '^ +chatty +[0-9.]+ +[0-9]+' '$work/table3.txt'"
 "$harness" --peers "$work/peers" --suite unfair --out "$work/out2" --rounds 1 \
 	--warmup 0.5 --measure 0.5 --dev none --preload "$preload" >"$work/table2.txt" 2>&1
 rc=$?

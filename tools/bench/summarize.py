@@ -8,7 +8,9 @@ the program) as min and median over the interleaved rounds, allocations per
 frame, bytes copied per frame where the program reports it (vzero's JSON).
 The control program ran twice per round: the ratio of its two medians (and
 of its two minima) is the noise floor; a ratio between programs inside it is
-"no different".  Exits 3 when the programs were not measured alike (output
+"no different".  Where the suite counts frames (frames=), CPU per frame
+divides by the frames counted in the window, and a second table gives each
+program's rate, frame intervals and sequence gaps from the trace.  Exits 3 when the programs were not measured alike (output
 treatment or instrumentation differ), so an unfair table cannot pass as a
 fair one.  Also writes OUTDIR/summary.json.
 """
@@ -38,17 +40,22 @@ def load(path):
         p = line.rstrip("\n").split("\t")
         if len(p) == 12:  # before the copy witness column
             p += ["0", "0"]
-        if len(p) != 14:
+        if len(p) == 14:  # before the counted frames column
+            p += ["-"]
+        if len(p) != 15:
             continue
-        size, rnd, slot, name, cpu, wall, fps, allocs, fd1, fd2, pre, status, cps, fbytes = p
+        size, rnd, slot, name, cpu, wall, fps, allocs, fd1, fd2, pre, status, cps, fbytes, nf = p
         try:
-            frames = float(wall) / 1e9 * float(fps)
+            # Counted frames where the suite counts them (frames=), else
+            # the nominal rate over the window.
+            frames = float(nf) if nf != "-" else float(wall) / 1e9 * float(fps)
             cpu_ms = float(cpu) / frames / 1e6
             alloc_f = float(allocs) / frames
             copied_f = float(cps) * float(fbytes) / frames
         except (ValueError, ZeroDivisionError):
             cpu_ms, alloc_f, copied_f = NAN, NAN, NAN
         rows.append(dict(size=size, round=int(rnd), slot=slot, name=name, cpu=cpu_ms,
+                         counted=nf != "-",
                          allocs=alloc_f, fd1=fd1, fd2=fd2, preload=pre, status=status,
                          copy_events=int(cps) if cps.isdigit() else 0, copied=copied_f))
     return rows
@@ -65,6 +72,65 @@ def copied_per_frame(outdir, tag, size):
         if isinstance(v, (int, float)):
             vals.append(float(v))
     return statistics.median(vals) if vals else None
+
+
+def window_trace(path):
+    """The v4l2_dqbuf lines between the harness's window marks: a list of
+    (trace time ns on CLOCK_MONOTONIC, buffer timestamp ns, sequence)."""
+    out, inside = [], False
+    try:
+        lines = open(path, errors="replace").read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if "vz-window-open" in line:
+            inside = True
+            continue
+        if "vz-window-close" in line:
+            break
+        if not inside or "v4l2_dqbuf:" not in line:
+            continue
+        try:
+            head, body = line.split("v4l2_dqbuf:", 1)
+            t = head.split()[-1].rstrip(":")
+            fields = dict(kv.split(" = ", 1) for kv in body.split(", ") if " = " in kv)
+            if "ERROR" in fields.get("flags", ""):
+                continue
+            sec, _, frac = t.partition(".")
+            tns = int(sec) * 1_000_000_000 + int((frac + "000000000")[:9])
+            out.append((tns, int(fields["timestamp"]), int(fields["sequence"])))
+        except (ValueError, KeyError, IndexError):
+            continue
+    return out
+
+
+def pct(vals, q):
+    if not vals:
+        return NAN
+    v = sorted(vals)
+    return v[min(len(v) - 1, int(math.ceil(q / 100 * len(v))) - 1 if q > 0 else 0)]
+
+
+def intervals(outdir, tag, size):
+    """Pooled over the rounds: measured rate (median of rounds), the
+    driver-clock and DQBUF-clock intervals in ms, the sequence gaps."""
+    drv, dq, rates, gaps, frames = [], [], [], 0, 0
+    for path in sorted(glob.glob(os.path.join(outdir, f"{tag}-{size}-*.frames"))):
+        ev = window_trace(path)
+        if not ev or len(ev) < 2:
+            continue
+        frames += len(ev)
+        rates.append((len(ev) - 1) / ((ev[-1][0] - ev[0][0]) / 1e9))
+        for a, b in zip(ev, ev[1:]):
+            drv.append((b[1] - a[1]) / 1e6)
+            dq.append((b[0] - a[0]) / 1e6)
+            if b[2] > a[2] + 1:
+                gaps += b[2] - a[2] - 1
+    if not rates:
+        return None
+    return {"frames": frames, "fps": statistics.median(rates), "gaps": gaps,
+            "driver_ms": {"p50": pct(drv, 50), "p99": pct(drv, 99), "max": max(drv)},
+            "dqbuf_ms": {"p50": pct(dq, 50), "p99": pct(dq, 99), "max": max(dq)}}
 
 
 def clean(x):
@@ -144,6 +210,28 @@ def main():
         lines_ratio.append(f"{size:<10} " + ", ".join(parts)
                            + f"; noise floor ±{fmt(noise * 100 if not math.isnan(noise) else NAN, '%.0f')}%"
                            f" ({control} vs itself: {fmt(c_med, '%.2fx')} median, {fmt(c_min, '%.2fx')} min)")
+    if any(r["counted"] for r in rows):
+        print()
+        print("frames counted by the kernel's DQBUF trace, every program alike (all rounds pooled):")
+        head2 = (f"{'size':<10} {'program':<18} {'fps':>6} {'frames':>7} {'drv p50':>8} {'p99':>8}"
+                 f" {'max':>8} {'dq p50':>8} {'p99':>8} {'max':>8} {'seq gaps':>8}")
+        print(head2)
+        print("-" * len(head2))
+        for size in sizes:
+            first = True
+            for name, slot in [(n, "peer") for n in names]:
+                iv = intervals(outdir, name, size)
+                summary["sizes"][size]["programs"][name]["frames"] = iv
+                if iv is None:
+                    print(f"{size if first else '':<10} {name:<18} no frames counted")
+                else:
+                    d, q = iv["driver_ms"], iv["dqbuf_ms"]
+                    print(f"{size if first else '':<10} {name:<18} {iv['fps']:>6.2f} {iv['frames']:>7}"
+                          f" {d['p50']:>8.3f} {d['p99']:>8.3f} {d['max']:>8.3f}"
+                          f" {q['p50']:>8.3f} {q['p99']:>8.3f} {q['max']:>8.3f} {iv['gaps']:>8}")
+                first = False
+        print("(ms; drv: the buffers' own timestamps, dq: when DQBUF returned them, on CLOCK_MONOTONIC)")
+
     print()
     print("ratios of medians (and of minima):")
     for line in lines_ratio:
