@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -44,6 +44,36 @@ void copy_str(char *dst, size_t len, const std::string &s)
 
 } // namespace
 
+/* Completions waiting for pop(): one per request at most, and allocate()
+ * makes no more requests than the ring holds, so it never fills and the
+ * frame path allocates nothing. */
+struct done_ring {
+	static constexpr unsigned capacity = 32;
+	vz_lcs_done e[capacity];
+	unsigned head = 0, n = 0;
+
+	bool push(const vz_lcs_done &d)
+	{
+		if (n == capacity)
+			return false;
+		e[(head + n++) % capacity] = d;
+		return true;
+	}
+	bool pop(vz_lcs_done *out)
+	{
+		if (n == 0)
+			return false;
+		*out = e[head];
+		head = (head + 1) % capacity;
+		n--;
+		return true;
+	}
+	void clear()
+	{
+		head = n = 0;
+	}
+};
+
 struct vz_lcs {
 	std::unique_ptr<CameraManager> cm;
 	int event_fd = -1;
@@ -56,7 +86,7 @@ struct vz_lcs {
 	int64_t frame_ns = 0;
 
 	std::mutex lock;
-	std::deque<vz_lcs_done> done; /* under lock */
+	done_ring done; /* under lock */
 	std::atomic<bool> stopping{false};
 	std::atomic<bool> gone{false};
 	bool dead = false; /* forget()-ten: never touch the camera again */
@@ -117,7 +147,8 @@ struct vz_lcs {
 		}
 		{
 			std::lock_guard<std::mutex> g(lock);
-			done.push_back(d);
+			if (!done.push(d))
+				return; /* cannot happen: see done_ring */
 		}
 		signal_one();
 	}
@@ -316,9 +347,9 @@ static int lcs_allocate(struct vz_lcs *l, unsigned *count, unsigned *nplanes,
 		return vz_err_set(err, r, "libcamera: allocating buffers for '%s' failed: %s",
 		                  l->camera->id().c_str(), strerror(-r));
 	const std::vector<std::unique_ptr<FrameBuffer>> &bufs = l->allocator->buffers(l->stream);
-	if (bufs.empty() || bufs.size() > *count)
+	if (bufs.empty() || bufs.size() > *count || bufs.size() > done_ring::capacity)
 		return vz_err_set(err, -ENOBUFS, "libcamera: %zu buffers allocated, room for %u",
-		                  bufs.size(), *count);
+		                  bufs.size(), std::min(*count, done_ring::capacity));
 	unsigned np = 0;
 	for (size_t i = 0; i < bufs.size(); i++) {
 		const std::vector<FrameBuffer::Plane> &pl = bufs[i]->planes();
@@ -451,11 +482,7 @@ static void lcs_release(struct vz_lcs *l)
 static int lcs_pop(struct vz_lcs *l, struct vz_lcs_done *out)
 {
 	std::lock_guard<std::mutex> g(l->lock);
-	if (l->done.empty())
-		return 0;
-	*out = l->done.front();
-	l->done.pop_front();
-	return 1;
+	return l->done.pop(out) ? 1 : 0;
 }
 
 static bool lcs_disconnected(struct vz_lcs *l)
