@@ -122,6 +122,13 @@ static bool have_media_nodes(void)
 static int list_libcamera(void *data, FILE *out, bool json, bool *first, struct vz_err *err)
 {
 	(void)data;
+	struct vz_err e = {0};
+	if (!vz_lc_in_build()) {
+		vz_lc_load(&e);
+		if (!json)
+			fprintf(out, "\nlibcamera: not available: %s\n", e.msg);
+		return 0;
+	}
 	if (!have_media_nodes()) {
 		if (!json)
 			fprintf(out,
@@ -129,7 +136,6 @@ static int list_libcamera(void *data, FILE *out, bool json, bool *first, struct 
 			        "no libcamera camera\n");
 		return 0;
 	}
-	struct vz_err e = {0};
 	const struct vz_lcs_api *api = vz_lc_load(&e);
 	if (!api) {
 		if (!json)

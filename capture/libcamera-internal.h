@@ -25,6 +25,9 @@ struct vz_lc;
 /* The shim from the vzero-libcamera module; NULL with @err saying how to
  * get it (a build without libcamera, or the library missing at run time). */
 const struct vz_lcs_api *vz_lc_load(struct vz_err *err);
+/* False in a build without libcamera (meson -Dlibcamera=disabled, or
+ * libcamera-dev absent): vz_lc_load then always fails, at no cost. */
+bool vz_lc_in_build(void);
 
 /* Opens the camera cfg->device ("libcamera:[NAME|K]") selects through
  * @api, negotiated (cfg fourcc/size/rate/buffers), no buffers yet. */

@@ -163,6 +163,11 @@ static int64_t boot_minus_mono(void)
 
 typedef const struct vz_lcs_api *(*api_fn)(void);
 
+bool vz_lc_in_build(void)
+{
+	return VZ_HAVE_LIBCAMERA;
+}
+
 const struct vz_lcs_api *vz_lc_load(struct vz_err *err)
 {
 #if VZ_HAVE_LIBCAMERA
