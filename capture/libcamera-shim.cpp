@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,30 @@ void copy_str(char *dst, size_t len, const std::string &s)
 }
 
 } // namespace
+
+/* libcamera starts threads (the manager's, a pipeline handler's, an IPA's)
+ * that inherit the calling thread's signal mask.  A program that takes
+ * SIGINT through a signalfd blocks it in its own threads only; with it open
+ * in one of libcamera's, Ctrl-C would kill the program without its report.
+ * Calls that may start a thread run with every signal blocked. */
+class SignalsBlocked
+{
+	sigset_t old_;
+
+      public:
+	SignalsBlocked()
+	{
+		sigset_t all;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old_);
+	}
+	~SignalsBlocked()
+	{
+		pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+	}
+	SignalsBlocked(const SignalsBlocked &) = delete;
+	SignalsBlocked &operator=(const SignalsBlocked &) = delete;
+};
 
 /* Completions waiting for pop(): one per request at most, and allocate()
  * makes no more requests than the ring holds, so it never fills and the
@@ -179,6 +205,7 @@ class Remover : public Object
 
 static int lcs_create(struct vz_lcs **out, int event_fd, struct vz_err *err)
 {
+	SignalsBlocked quiet;
 	*out = nullptr;
 	auto l = std::make_unique<vz_lcs>();
 	l->event_fd = event_fd;
@@ -260,6 +287,7 @@ static int lcs_describe(struct vz_lcs *l, unsigned index, struct vz_lcs_camera *
 
 static int lcs_acquire(struct vz_lcs *l, const char *id, struct vz_err *err)
 {
+	SignalsBlocked quiet;
 	lcs_release(l);
 	std::shared_ptr<Camera> cam = l->cm->get(id);
 	if (!cam)
@@ -280,6 +308,7 @@ static int lcs_acquire(struct vz_lcs *l, const char *id, struct vz_err *err)
 
 static int lcs_configure(struct vz_lcs *l, struct vz_lcs_config *c, struct vz_err *err)
 {
+	SignalsBlocked quiet;
 	if (!l->camera)
 		return vz_err_set(err, -ENODEV, "libcamera: no camera acquired");
 	std::unique_ptr<CameraConfiguration> cfg =
@@ -397,6 +426,7 @@ static int lcs_allocate(struct vz_lcs *l, unsigned *count, unsigned *nplanes,
 
 static int lcs_start(struct vz_lcs *l, struct vz_err *err)
 {
+	SignalsBlocked quiet;
 	if (!l->camera)
 		return vz_err_set(err, -ENODEV, "libcamera: no camera");
 	if (l->running)

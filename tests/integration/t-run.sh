@@ -168,6 +168,27 @@ test_run_status_line_each_second() {
 	assert_contains out.txt "zero-copy"
 }
 
+# SIGTERM and Ctrl-C end a run with its report, JSON included, also when a
+# sink runs threads of its own and has to stop them (GStreamer's streaming
+# thread; GLib starts its threads with signals blocked, and vzero blocks
+# them before opening anything).
+test_run_signals_with_a_threaded_sink_report() {
+	local d pid sig rc
+	d=$(run_dev)
+	for sig in TERM INT; do
+		"$VZ" run -d "$d" -s 640x480 -r 25 --sink gst:fakesink --status \
+			--stats-json "s-$sig.json" >"o-$sig.txt" 2>"e-$sig.txt" &
+		pid=$!
+		wait_until 300 grep -q 'frames |' "e-$sig.txt" || fail "the run never streamed (SIG$sig)"
+		kill -"$sig" "$pid"
+		rc=0
+		wait "$pid" || rc=$?
+		assert_eq "$rc" 0 "exit status after SIG$sig"
+		assert_contains "e-$sig.txt" "interrupted; report follows"
+		assert_ge "$(json_get "s-$sig.json" '["frames"]')" 1 "frames in the JSON after SIG$sig"
+	done
+}
+
 test_jitter_bare_device() {
 	local d
 	d=$(run_dev)

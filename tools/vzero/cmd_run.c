@@ -592,6 +592,19 @@ static int run(int argc, char **argv, const char *cmd)
 		vz_memlock_apply(&mr);
 	}
 
+	/* Ctrl-C ends the run with its report, through the loop -- also while
+	 * a vanished device is waited for.  Blocked before anything starts a
+	 * thread (libcamera, GStreamer): threads inherit the mask, and one
+	 * with SIGINT open would take the signal's default action, killing
+	 * the run without its report.  A shell starts background jobs with
+	 * SIGINT ignored, which would discard it before signalfd sees it: we
+	 * handle it, so take it back. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGINT, SIG_DFL);
+
 	if (vz_camera_open(&cam, &o.cap.cfg, &err) < 0) {
 		vz_cli_error(cmd, "%s", err.msg);
 		goto out;
@@ -629,15 +642,6 @@ static int run(int argc, char **argv, const char *cmd)
 			goto fail;
 	}
 
-	/* Ctrl-C ends the run with its report, through the loop -- also while
-	 * a vanished device is waited for.  A shell starts background jobs
-	 * with SIGINT ignored, which would discard it before signalfd sees
-	 * it: we handle it, so take it back. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGINT, SIG_DFL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		vz_err_set(&err, -errno, "signalfd: %s", strerror(errno));
