@@ -29,7 +29,7 @@ unfair quiet     sleep 1000
 unfair tofile    exec >"$TMP/own.out"; while :; do echo frame; sleep 0.01; done
 P
 "$harness" --peers "$work/peers" --suite selftest --out "$work/out" --rounds 3 \
-	--warmup 0.5 --measure 1 --dev none --preload "$preload" >"$work/table.txt" 2>"$work/log.txt"
+	--warmup 0.5 --measure 1 --dev none --settle 0 --preload "$preload" >"$work/table.txt" 2>"$work/log.txt"
 rc=$?
 check "harness exits 0 for a fair suite" test "$rc" = 0
 sum=$work/out/summary.json
@@ -76,7 +76,7 @@ suite counted vm="" sizes=64x64@0 format=YUYV control=quiet frames=$work/fake-tr
 counted quiet   sleep 1000
 P
 "$harness" --peers "$work/peers3" --suite counted --out "$work/out3" --rounds 2 \
-	--warmup 0.5 --measure 1 --dev none --preload "$preload" >"$work/table3.txt" 2>"$work/log3.txt"
+	--warmup 0.5 --measure 1 --dev none --settle 0 --preload "$preload" >"$work/table3.txt" 2>"$work/log3.txt"
 rc=$?
 check "harness exits 0 for a suite that counts frames" test "$rc" = 0
 check "frames counted in the window, not a nominal rate (FPS 0)" \
@@ -86,7 +86,7 @@ check "the rate and the sequence gaps come from the trace" \
 check "the table shows the counted frames" \
 	bash -c "grep -q \"DQBUF trace\" '$work/table3.txt' && grep -qE '^64x64 +quiet +[0-9.]+ +[0-9]+ ' '$work/table3.txt'"
 "$harness" --peers "$work/peers" --suite unfair --out "$work/out2" --rounds 1 \
-	--warmup 0.5 --measure 0.5 --dev none --preload "$preload" >"$work/table2.txt" 2>&1
+	--warmup 0.5 --measure 0.5 --dev none --settle 0 --preload "$preload" >"$work/table2.txt" 2>&1
 rc=$?
 check "a program measured differently is called out (exit 3, UNFAIR)" \
 	bash -c "test $rc = 3 && grep -q UNFAIR '$work/table2.txt'"
