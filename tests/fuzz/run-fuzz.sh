@@ -1,16 +1,19 @@
 #!/bin/bash
-# Fuzzes the local protocol (include/vzero/ipc.h) for a bounded time, as TAP:
-# fuzz_ipc_decode (vz_ipc_decode, both directions) and fuzz_ipc_client (the
-# client library against a hostile server on a real socket).
+# Fuzzes vzero's parsers of outside input for a bounded time, as TAP:
+# fuzz_ipc_decode (vz_ipc_decode, both directions), fuzz_ipc_client (the
+# client library against a hostile server on a real socket), fuzz_specs
+# (sink specs and URIs, and the values of -s -r -n -t -f --mask) and
+# fuzz_rtpcheck (rtp-check's core against hostile RTP and RTCP).
 #
 # meson builds vzero with gcc, and libFuzzer is clang's: so this script
 # compiles each target itself, with clang -fsanitize=fuzzer,address,undefined,
 # from the few base/ files it needs, into BUILDDIR/tests/fuzz/.  The corpus
 # stays there between runs (each run starts where the last one got to);
-# crashes go to BUILDDIR/tests/fuzz/artifacts/.
+# crashes go to BUILDDIR/tests/fuzz/artifacts/.  Inputs that once failed
+# are kept in tests/fuzz/regress/TARGET/ and run first, every time.
 #
 # Usage: run-fuzz.sh [--time SEC] [SRCDIR [BUILDDIR]]
-#   --time SEC    fuzz each target SEC seconds (default 20)
+#   --time SEC    fuzz each target SEC seconds (default 15)
 #   SRCDIR        the source tree (default: this script's ../..)
 #   BUILDDIR      a meson build dir, for vz-config.h and the output
 #                 (default: SRCDIR/build)
@@ -21,7 +24,7 @@
 # (Debian: clang, libclang-rt-14-dev -- tools/setup's list should have them).
 set -uo pipefail
 
-time_s=20
+time_s=15
 pos=()
 while [[ $# -gt 0 ]]; do
 	case $1 in
@@ -48,15 +51,20 @@ fi
 src=$(cd "${pos[0]:-$(dirname "$0")/../..}" && pwd) || exit 2
 build=$(cd "${pos[1]:-$src/build}" && pwd) || exit 2
 
-targets=(fuzz_ipc_decode fuzz_ipc_client)
-# What each target links besides itself: the least of base/ it needs.
+targets=(fuzz_ipc_decode fuzz_ipc_client fuzz_specs fuzz_rtpcheck)
+# What each target links besides itself: the least of the tree it needs.
 declare -A sources=(
 	[fuzz_ipc_decode]="base/ipc-proto.c base/format.c base/frame.c"
 	[fuzz_ipc_client]="base/ipc-client.c base/ipc-proto.c base/error.c base/buffer.c base/format.c base/frame.c"
+	[fuzz_specs]="sink/rtp-session.c sink/drm-kms.c pipeline/mask.c tools/vzero/cli.c base/format.c base/error.c"
+	[fuzz_rtpcheck]="tools/vzero/rtpcheck-stats.c base/json.c base/stats.c"
 )
+declare -A libs=([fuzz_specs]="-ldrm -lm" [fuzz_rtpcheck]="-lm")
 # Past the largest message (256), so oversized packets are tried; the
-# client's input is a sequence of packets.
-declare -A max_len=([fuzz_ipc_decode]=300 [fuzz_ipc_client]=4096)
+# client's input is a sequence of packets; a command-line argument; a
+# stream of datagrams.
+declare -A max_len=([fuzz_ipc_decode]=300 [fuzz_ipc_client]=4096 [fuzz_specs]=1200
+	[fuzz_rtpcheck]=8192)
 
 n=$((2 * ${#targets[@]}))
 echo "1..$n"
@@ -101,7 +109,8 @@ fi
 cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -pthread
 	-fsanitize=address,undefined -fno-sanitize-recover=all -ftrivial-auto-var-init=pattern
 	-Wall -Wextra -Wshadow -Wno-unused-parameter -Wmissing-prototypes -Wstrict-prototypes
-	-I"$src/include/vzero" -I"$src/include" -I"$build")
+	-I"$src/include/vzero" -I"$src/include" -I"$build" -I"$src/sink" -I"$src/tools/vzero"
+	$(pkg-config --cflags libdrm))
 
 export ASAN_OPTIONS=${VZ_FUZZ_ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -120,7 +129,7 @@ for name in "${targets[@]}"; do
 	done
 	if [[ $ok == 1 ]] &&
 		"$cc" "${cflags[@]}" -Werror -fsanitize=fuzzer "$src/tests/fuzz/$name.c" "${objs[@]}" \
-			-o "$bin" >>"$work/$name-build.log" 2>&1; then
+			${libs[$name]:-} -o "$bin" >>"$work/$name-build.log" 2>&1; then
 		echo "ok $t - build $name"
 	else
 		echo "not ok $t - build $name"
@@ -142,7 +151,9 @@ for name in "${targets[@]}"; do
 	log=$out/$name.log
 	VZ_FUZZ_SOCKDIR=$work "$bin" -max_total_time="$time_s" -timeout=5 -rss_limit_mb=2048 \
 		-max_len="${max_len[$name]}" -print_final_stats=1 \
-		-artifact_prefix="$out/artifacts/$name-" "$corpus" "$seeds" >"$log" 2>&1
+		-artifact_prefix="$out/artifacts/$name-" "$corpus" "$seeds" \
+		$([[ -d $src/tests/fuzz/regress/$name ]] && echo "$src/tests/fuzz/regress/$name") \
+		>"$log" 2>&1
 	rc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
