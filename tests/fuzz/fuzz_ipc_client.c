@@ -51,18 +51,8 @@
 #include "frame.h"
 #include "ipc.h"
 
-/* libFuzzer's entry points (it declares them nowhere). */
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_ipc_client: invariant violated: %s (%s:%d)\n",       \
-			        #cond, __FILE__, __LINE__);                                        \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#define FUZZ_TARGET "fuzz_ipc_client"
+#include "fuzz-check.h"
 
 #define MAX_PKTS    32  /* well under one socket buffer: the server never blocks */
 #define MAX_PKT_LEN 300 /* past VZ_IPC_MAX_MSG + 1, so truncation is reachable */

@@ -24,19 +24,8 @@
 #include "frame.h"
 #include "ipc.h"
 
-/* Prints why, so the crash report says which promise broke. */
-/* libFuzzer's entry points (it declares them nowhere). */
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_ipc_decode: invariant violated: %s (%s:%d)\n",       \
-			        #cond, __FILE__, __LINE__);                                        \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#define FUZZ_TARGET "fuzz_ipc_decode"
+#include "fuzz-check.h"
 
 /* A memory plane's largest length (a mapping's, on 64 bits). */
 #define MAX_PLANE_LEN (1ull << 32)

@@ -25,17 +25,8 @@
 
 #include "rtpcheck-stats.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_rtpcheck: invariant violated: %s (%s:%d)\n", #cond,  \
-			        __FILE__, __LINE__);                                               \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#define FUZZ_TARGET "fuzz_rtpcheck"
+#include "fuzz-check.h"
 
 /* Outside its strings, JSON has no words but true, false and null: a nan
  * or inf printed as a number would be one. */

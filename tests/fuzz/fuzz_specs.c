@@ -24,17 +24,8 @@
 #include "process.h"
 #include "rtp-internal.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_specs: invariant violated: %s (%s:%d)\n", #cond,     \
-			        __FILE__, __LINE__);                                               \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#define FUZZ_TARGET "fuzz_specs"
+#include "fuzz-check.h"
 
 enum { P_RTP, P_DRM, P_MASK, P_FOURCC, P_SIZE, P_FPS, P_COUNT, P_SECONDS, PARSERS };
 
