@@ -139,3 +139,22 @@ vivid_static_frame() { # dev file
 	tail -c $((640 * 480 * 4)) "$2.all" >"$2"
 	rm -f "$2.all"
 }
+
+# `vzero run ARGS...` ended by SIGNAL (INT or TERM) once it streams: exit 0,
+# "interrupted; report follows", the report on stdout and frames in its
+# JSON (s-SIGNAL.json).
+run_ends_with_report_on() { # signal run-args...
+	local sig=$1 pid rc
+	shift
+	"$VZ" run "$@" --status --stats-json "s-$sig.json" >"o-$sig.txt" 2>"e-$sig.txt" &
+	pid=$!
+	wait_until 300 grep -q 'frames |' "e-$sig.txt" || fail "the run never streamed (SIG$sig)"
+	kill -"$sig" "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[[ $rc == 0 ]] || tail -n 5 "e-$sig.txt" >&2
+	assert_eq "$rc" 0 "exit status after SIG$sig"
+	assert_contains "e-$sig.txt" "interrupted; report follows"
+	assert_contains "o-$sig.txt" "frames:"
+	assert_ge "$(json_get "s-$sig.json" '["frames"]')" 1 "frames in the JSON after SIG$sig"
+}

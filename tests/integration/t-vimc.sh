@@ -233,20 +233,10 @@ test_vimc_libv4l2_converts_and_counts() {
 # them: libcamera's threads start with every signal blocked
 # (capture/libcamera-shim.cpp), so none takes one and dies of it.
 test_vimc_signals_end_the_run_with_its_report() {
-	local pid sig rc
+	local sig
 	need_vimc
 	for sig in INT TERM; do
-		"$VZ" run -d libcamera: -s $LC_SIZE --sink null --status --stats-json "s-$sig.json" \
-			>"o-$sig.txt" 2>"e-$sig.txt" &
-		pid=$!
-		wait_until 300 grep -q 'frames |' "e-$sig.txt" || fail "the run never streamed (SIG$sig)"
-		kill -"$sig" "$pid"
-		rc=0
-		wait "$pid" || rc=$?
-		assert_eq "$rc" 0 "exit status after SIG$sig"
-		assert_contains "e-$sig.txt" "interrupted; report follows"
-		assert_contains "o-$sig.txt" "frames:"
-		assert_ge "$(json_get "s-$sig.json" '["frames"]')" 1 "frames in the JSON after SIG$sig"
+		run_ends_with_report_on "$sig" -d libcamera: -s $LC_SIZE --sink null
 	done
 	run "$VZH/vz-signal-check" libcamera: 10
 	assert_eq "$rc" 0 "a process-directed signal while libcamera's threads run"
