@@ -13,12 +13,11 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "ipc-internal.h"
 #include "ipc.h"
 #include "sink-ipc.h"
 
 #define MAX_CLIENTS  64
-#define MAX_ALLOW    16
-#define MAX_BUDGET   16
 #define MAX_INFLIGHT 128 /* frames out to clients at once, over every set */
 
 /* One frame out to clients: back to the pipeline when the last lets go. */
@@ -39,24 +38,18 @@ struct client {
 	struct {
 		uint64_t id;
 		struct slot *slot;
-	} held[MAX_BUDGET];
+	} held[VZ_IPC_MAX_BUDGET];
 	uint64_t frames, drops, released;
 };
 
 struct ipc_sink {
 	struct vz_sink_port *port;
 	struct vz_loop *loop;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int listen_fd;
 	struct vz_loop_source *listen_src;
 	ino_t ino; /* of the socket file we made: only that one is removed */
 	bool have_ino;
-	mode_t mode;
-	unsigned budget;
-	bool rw_allowed;
-	unsigned nallow_uid, nallow_gid;
-	uid_t allow_uid[MAX_ALLOW];
-	gid_t allow_gid[MAX_ALLOW];
+	struct vz_ipc_sink_spec o; /* what the spec asked for */
 	struct vz_buffer_set *set; /* current, with our reference */
 	struct client *client[MAX_CLIENTS];
 	struct slot slot[MAX_INFLIGHT];
@@ -150,7 +143,7 @@ static int plane_fd(const struct ipc_sink *s, const struct vz_mem *m)
 {
 	if (m->fd_ro >= 0)
 		return m->fd_ro;
-	return s->rw_allowed ? m->fd_rw : -1;
+	return s->o.rw_allowed ? m->fd_rw : -1;
 }
 
 static int send_set(struct ipc_sink *s, struct client *c)
@@ -190,7 +183,7 @@ static int check_set(struct ipc_sink *s, const struct vz_buffer_set *set, struct
 			int fl = m->fd_ro >= 0 ? fcntl(m->fd_ro, F_GETFL) : -1;
 			if (m->fd_ro >= 0 && fl >= 0 && (fl & O_ACCMODE) == O_RDONLY)
 				continue;
-			if (s->rw_allowed && (m->fd_ro >= 0 || m->fd_rw >= 0))
+			if (s->o.rw_allowed && (m->fd_ro >= 0 || m->fd_rw >= 0))
 				continue;
 			return vz_err_set(
 			        err, -EPERM,
@@ -283,10 +276,10 @@ static void on_client(void *data, int fd, uint32_t events)
 
 static bool peer_allowed(const struct ipc_sink *s, int fd, const struct ucred *cr)
 {
-	if (!s->nallow_uid && !s->nallow_gid)
+	if (!s->o.nallow_uid && !s->o.nallow_gid)
 		return true;
-	for (unsigned k = 0; k < s->nallow_uid; k++)
-		if (s->allow_uid[k] == cr->uid)
+	for (unsigned k = 0; k < s->o.nallow_uid; k++)
+		if (s->o.allow_uid[k] == cr->uid)
 			return true;
 	gid_t groups[64];
 	socklen_t len = sizeof(groups);
@@ -295,8 +288,8 @@ static bool peer_allowed(const struct ipc_sink *s, int fd, const struct ucred *c
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups + 1, &len) == 0)
 		ng += len / sizeof(gid_t) < 63 ? len / sizeof(gid_t) : 63;
 	for (unsigned g = 0; g < ng; g++)
-		for (unsigned k = 0; k < s->nallow_gid; k++)
-			if (s->allow_gid[k] == groups[g])
+		for (unsigned k = 0; k < s->o.nallow_gid; k++)
+			if (s->o.allow_gid[k] == groups[g])
 				return true;
 	return false;
 }
@@ -353,7 +346,7 @@ static void on_listen(void *data, int lfd, uint32_t events)
 		memset(&h, 0, sizeof(h));
 		vz_ipc_hdr_init(&h.hdr, VZ_IPC_HELLO);
 		h.server_pid = (uint32_t)getpid();
-		h.budget = s->budget;
+		h.budget = s->o.budget;
 		snprintf(h.name, sizeof(h.name), "%s", s->name);
 		if (send_msg(fd, &h, sizeof(h), NULL, 0) < 0 || (s->set && send_set(s, c) < 0) ||
 		    vz_loop_add_fd(s->loop, fd, EPOLLIN, on_client, c, &c->src, NULL) < 0) {
@@ -438,7 +431,7 @@ static int ipc_push(void *impl, struct vz_frame *f, struct vz_err *err)
 		struct client *c = s->client[i];
 		if (!c || c->sent_gen != f->generation)
 			continue;
-		if (c->nheld >= s->budget) {
+		if (c->nheld >= s->o.budget) {
 			c->drops++;
 			s->client_drops++;
 			continue;
@@ -485,8 +478,9 @@ static void close_all(struct ipc_sink *s, const char *reason)
 static void unlink_ours(struct ipc_sink *s)
 {
 	struct stat st;
-	if (s->have_ino && lstat(s->path, &st) == 0 && st.st_ino == s->ino && S_ISSOCK(st.st_mode))
-		unlink(s->path);
+	if (s->have_ino && lstat(s->o.path, &st) == 0 && st.st_ino == s->ino &&
+	    S_ISSOCK(st.st_mode))
+		unlink(s->o.path);
 	s->have_ino = false;
 }
 
@@ -511,7 +505,7 @@ static void ipc_stats(void *impl, struct vz_sink_stats *out)
 	vz_msg_append(
 	        out->proof, sizeof(out->proof),
 	        "sent each buffer's %s DMA-buf fds (%llu set(s) sent); never maps or copies; %s",
-	        s->rw_allowed ? "read-only (or, rw=allow, read-write)" : "read-only",
+	        s->o.rw_allowed ? "read-only (or, rw=allow, read-write)" : "read-only",
 	        (unsigned long long)s->sets_sent, s->summary);
 	vz_msg_append(out->proof, sizeof(out->proof), "%s%s", s->summary[0] && live[0] ? "; " : "",
 	              live);
@@ -562,82 +556,6 @@ static const struct vz_sink_ops ipc_ops = {
         .destroy = ipc_destroy,
 };
 
-static int parse_uint(const char *v, unsigned base, unsigned long max, unsigned long *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long x = strtoul(v, &end, base);
-	if (!*v || *end || errno || x > max)
-		return -EINVAL;
-	*out = x;
-	return 0;
-}
-
-static int parse_allow(struct ipc_sink *s, char *v, struct vz_err *err)
-{
-	for (char *save = NULL, *tok = strtok_r(v, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		unsigned long id;
-		bool uid = !strncmp(tok, "uid:", 4), gid = !strncmp(tok, "gid:", 4);
-		if ((!uid && !gid) || parse_uint(tok + 4, 10, 0xfffffffeul, &id) < 0)
-			return vz_err_set(
-			        err, -EINVAL,
-			        "sink ipc: allow=%s: entries are uid:N or gid:N (numbers, "
-			        "comma-separated), e.g. allow=uid:1000,gid:44",
-			        tok);
-		if ((uid ? s->nallow_uid : s->nallow_gid) >= MAX_ALLOW)
-			return vz_err_set(err, -EINVAL,
-			                  "sink ipc: allow= takes at most %d uids and %d gids",
-			                  MAX_ALLOW, MAX_ALLOW);
-		if (uid)
-			s->allow_uid[s->nallow_uid++] = (uid_t)id;
-		else
-			s->allow_gid[s->nallow_gid++] = (gid_t)id;
-	}
-	return 0;
-}
-
-static int parse_options(struct ipc_sink *s, char *q, struct vz_err *err)
-{
-	for (char *save = NULL, *kv = strtok_r(q, "&", &save); kv;
-	     kv = strtok_r(NULL, "&", &save)) {
-		char *v = strchr(kv, '=');
-		if (!v)
-			return vz_err_set(err, -EINVAL,
-			                  "sink ipc: option '%s' needs a value (KEY=VALUE)", kv);
-		*v++ = '\0';
-		unsigned long x;
-		if (!strcmp(kv, "mode")) {
-			if (parse_uint(v, 8, 0777, &x) < 0)
-				return vz_err_set(
-				        err, -EINVAL,
-				        "sink ipc: mode=%s: an octal permission, e.g. 0660", v);
-			s->mode = (mode_t)x;
-		} else if (!strcmp(kv, "budget")) {
-			if (parse_uint(v, 10, MAX_BUDGET, &x) < 0 || x == 0)
-				return vz_err_set(err, -EINVAL,
-				                  "sink ipc: budget=%s: 1..%d frames per client", v,
-				                  MAX_BUDGET);
-			s->budget = (unsigned)x;
-		} else if (!strcmp(kv, "allow")) {
-			int r = parse_allow(s, v, err);
-			if (r < 0)
-				return r;
-		} else if (!strcmp(kv, "rw")) {
-			if (strcmp(v, "allow"))
-				return vz_err_set(err, -EINVAL,
-				                  "sink ipc: rw=%s: the only value is rw=allow", v);
-			s->rw_allowed = true;
-		} else {
-			return vz_err_set(
-			        err, -EINVAL,
-			        "sink ipc: unknown option '%s' (mode=, allow=, budget=, rw=allow)",
-			        kv);
-		}
-	}
-	return 0;
-}
-
 /* A socket file left by a server that died is replaced; anything else at
  * the path is someone's and is left alone. */
 static int clear_stale(const char *path, struct vz_err *err)
@@ -675,7 +593,7 @@ static int clear_stale(const char *path, struct vz_err *err)
 
 static int open_listener(struct ipc_sink *s, struct vz_err *err)
 {
-	int r = clear_stale(s->path, err);
+	int r = clear_stale(s->o.path, err);
 	if (r < 0)
 		return r;
 	s->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -687,18 +605,19 @@ static int open_listener(struct ipc_sink *s, struct vz_err *err)
 	if (fchmod(s->listen_fd, 0600) < 0)
 		return vz_err_set(err, -errno, "sink ipc: fchmod: %s", strerror(errno));
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	memcpy(sa.sun_path, s->path, strlen(s->path) + 1);
+	memcpy(sa.sun_path, s->o.path, strlen(s->o.path) + 1);
 	if (bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return vz_err_set(err, -errno, "sink ipc: binding %s: %s%s", s->path,
+		return vz_err_set(err, -errno, "sink ipc: binding %s: %s%s", s->o.path,
 		                  strerror(errno),
 		                  errno == EACCES ? " (a directory this user may write to)" : "");
 	struct stat st;
-	if (lstat(s->path, &st) == 0) {
+	if (lstat(s->o.path, &st) == 0) {
 		s->ino = st.st_ino;
 		s->have_ino = true;
 	}
-	if (chmod(s->path, s->mode) < 0)
-		return vz_err_set(err, -errno, "sink ipc: chmod %s: %s", s->path, strerror(errno));
+	if (chmod(s->o.path, s->o.mode) < 0)
+		return vz_err_set(err, -errno, "sink ipc: chmod %s: %s", s->o.path,
+		                  strerror(errno));
 	if (listen(s->listen_fd, 16) < 0)
 		return vz_err_set(err, -errno, "sink ipc: listen: %s", strerror(errno));
 	return 0;
@@ -711,40 +630,20 @@ int vz_sink_ipc_create(const char *spec, struct vz_sink *out, struct vz_err *err
 	if (!s)
 		return vz_err_set(err, -ENOMEM, "sink ipc: out of memory");
 	s->listen_fd = -1;
-	s->mode = 0660;
-	s->budget = 2;
-	int r;
-	char *copy = strdup(spec ? spec : "");
-	if (!copy) {
-		r = vz_err_set(err, -ENOMEM, "sink ipc: out of memory");
-		goto fail;
-	}
-	char *q = strchr(copy, '?');
-	if (q)
-		*q++ = '\0';
-	if (!copy[0] || strlen(copy) >= sizeof(s->path)) {
-		r = vz_err_set(err, -EINVAL,
-		               "sink ipc: %s: ipc:PATH, a socket path of 1..%zu bytes, e.g. "
-		               "ipc:/run/cam0.sock",
-		               copy[0] ? "the path is too long" : "no path", sizeof(s->path) - 1);
-		goto fail;
-	}
-	snprintf(s->path, sizeof(s->path), "%s", copy);
-	if (q && (r = parse_options(s, q, err)) < 0)
+	int r = vz_ipc_sink_parse_spec(spec, &s->o, err);
+	if (r < 0)
 		goto fail;
 	if ((r = open_listener(s, err)) < 0)
 		goto fail;
-	free(copy);
 	out->ops = &ipc_ops;
 	out->impl = s;
 	out->policy = VZ_SINK_LIVE;
 	/* Each client's own budget rules; the pipeline's minimum of driver
 	 * buffers keeps capture going whatever they hold. */
 	out->budget = VZ_MAX_BUFFERS;
-	snprintf(out->name, sizeof(out->name), "ipc:%.59s", s->path);
+	snprintf(out->name, sizeof(out->name), "ipc:%.59s", s->o.path);
 	return 0;
 fail:
-	free(copy);
 	ipc_destroy(s);
 	return r;
 }

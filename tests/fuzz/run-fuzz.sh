@@ -51,12 +51,13 @@ fi
 src=$(cd "${pos[0]:-$(dirname "$0")/../..}" && pwd) || exit 2
 build=$(cd "${pos[1]:-$src/build}" && pwd) || exit 2
 
-targets=(fuzz_ipc_decode fuzz_ipc_client fuzz_specs fuzz_rtpcheck)
+targets=(fuzz_ipc_decode fuzz_ipc_client fuzz_specs fuzz_ipc_opts fuzz_rtpcheck)
 # What each target links besides itself: the least of the tree it needs.
 declare -A sources=(
 	[fuzz_ipc_decode]="base/ipc-proto.c base/format.c base/frame.c"
 	[fuzz_ipc_client]="base/ipc-client.c base/ipc-proto.c base/error.c base/buffer.c base/format.c base/frame.c"
 	[fuzz_specs]="sink/rtp-session.c sink/drm-kms.c pipeline/mask.c tools/vzero/cli.c base/format.c base/error.c"
+	[fuzz_ipc_opts]="sink/ipc-opts.c base/error.c"
 	[fuzz_rtpcheck]="tools/vzero/rtpcheck-stats.c base/json.c base/stats.c"
 )
 declare -A libs=([fuzz_specs]="-ldrm -lm" [fuzz_rtpcheck]="-lm")
@@ -64,7 +65,7 @@ declare -A libs=([fuzz_specs]="-ldrm -lm" [fuzz_rtpcheck]="-lm")
 # client's input is a sequence of packets; a command-line argument; a
 # stream of datagrams.
 declare -A max_len=([fuzz_ipc_decode]=300 [fuzz_ipc_client]=4096 [fuzz_specs]=1200
-	[fuzz_rtpcheck]=8192)
+	[fuzz_ipc_opts]=1200 [fuzz_rtpcheck]=8192)
 
 n=$((2 * ${#targets[@]}))
 echo "1..$n"
