@@ -111,9 +111,18 @@ def pct(vals, q):
     return v[min(len(v) - 1, int(math.ceil(q / 100 * len(v))) - 1 if q > 0 else 0)]
 
 
+def clock_stats(v, nominal_ms):
+    """p50/p99/p99.9/max of intervals in ms, and the late ones: longer than
+    1.5 nominal intervals (None where the rate is not nominal)."""
+    late = sum(1 for x in v if x > 1.5 * nominal_ms) if nominal_ms else None
+    return {"p50": pct(v, 50), "p99": pct(v, 99), "p99.9": pct(v, 99.9), "max": max(v),
+            "late": late}
+
+
 def intervals(outdir, tag, size):
     """Pooled over the rounds: measured rate (median of rounds), the
-    driver-clock and DQBUF-clock intervals in ms, the sequence gaps."""
+    driver-clock and DQBUF-clock intervals in ms (late: > 1.5 nominal), the
+    sequence gaps."""
     drv, dq, rates, gaps, frames = [], [], [], 0, 0
     for path in sorted(glob.glob(os.path.join(outdir, f"{tag}-{size}-*.frames"))):
         ev = window_trace(path)
@@ -128,9 +137,13 @@ def intervals(outdir, tag, size):
                 gaps += b[2] - a[2] - 1
     if not rates:
         return None
+    try:
+        fps = float(size.split("@")[1]) if "@" in size else 0.0
+    except ValueError:
+        fps = 0.0
+    nominal = 1000.0 / fps if fps > 0 else None
     return {"frames": frames, "fps": statistics.median(rates), "gaps": gaps,
-            "driver_ms": {"p50": pct(drv, 50), "p99": pct(drv, 99), "max": max(drv)},
-            "dqbuf_ms": {"p50": pct(dq, 50), "p99": pct(dq, 99), "max": max(dq)}}
+            "driver_ms": clock_stats(drv, nominal), "dqbuf_ms": clock_stats(dq, nominal)}
 
 
 def clean(x):
@@ -214,7 +227,8 @@ def main():
         print()
         print("frames counted by the kernel's DQBUF trace, every program alike (all rounds pooled):")
         head2 = (f"{'size':<10} {'program':<18} {'fps':>6} {'frames':>7} {'drv p50':>8} {'p99':>8}"
-                 f" {'max':>8} {'dq p50':>8} {'p99':>8} {'max':>8} {'seq gaps':>8}")
+                 f" {'p99.9':>8} {'max':>8} {'late':>5} {'dq p50':>8} {'p99':>8} {'p99.9':>8}"
+                 f" {'max':>8} {'late':>5} {'seq gaps':>8}")
         print(head2)
         print("-" * len(head2))
         for size in sizes:
@@ -226,11 +240,14 @@ def main():
                     print(f"{size if first else '':<10} {name:<18} no frames counted")
                 else:
                     d, q = iv["driver_ms"], iv["dqbuf_ms"]
+                    late = lambda x: "-" if x["late"] is None else str(x["late"])
                     print(f"{size if first else '':<10} {name:<18} {iv['fps']:>6.2f} {iv['frames']:>7}"
-                          f" {d['p50']:>8.3f} {d['p99']:>8.3f} {d['max']:>8.3f}"
-                          f" {q['p50']:>8.3f} {q['p99']:>8.3f} {q['max']:>8.3f} {iv['gaps']:>8}")
+                          f" {d['p50']:>8.3f} {d['p99']:>8.3f} {d['p99.9']:>8.3f} {d['max']:>8.3f}"
+                          f" {late(d):>5} {q['p50']:>8.3f} {q['p99']:>8.3f} {q['p99.9']:>8.3f}"
+                          f" {q['max']:>8.3f} {late(q):>5} {iv['gaps']:>8}")
                 first = False
-        print("(ms; drv: the buffers' own timestamps, dq: when DQBUF returned them, on CLOCK_MONOTONIC)")
+        print("(ms; drv: the buffers' own timestamps, dq: when DQBUF returned them, on CLOCK_MONOTONIC;"
+              " late: intervals over 1.5 nominal, '-' without a nominal rate)")
 
     print()
     print("ratios of medians (and of minima):")
