@@ -74,6 +74,9 @@ struct vz_capture {
 	uint32_t generation;       /* of the newest set */
 	struct vz_buffer_set *set; /* current, one reference; NULL none */
 	unsigned nbuf;
+	/* requeues of each buffer refused in a row (see requeue_refused) */
+	unsigned char refused[VZ_MAX_BUFFERS];
+	bool streamon_refused; /* the last vz_capture_start failed at STREAMON */
 	enum vz_buf_state state[VZ_MAX_BUFFERS];
 	char alloc_note[VZ_ERR_MSG_MAX]; /* why a provided set was not used, if so */
 

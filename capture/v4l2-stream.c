@@ -59,6 +59,8 @@ int vz_capture_start(struct vz_capture *c, struct vz_err *err)
 		return vz_v4l2_gone_error(c, "start", err);
 	if (c->streaming)
 		return 0;
+	c->streamon_refused = false;
+	memset(c->refused, 0, sizeof(c->refused));
 	if (!c->set) {
 		int ret = vz_capture_alloc(c, NULL, err);
 		if (ret < 0)
@@ -73,6 +75,7 @@ int vz_capture_start(struct vz_capture *c, struct vz_err *err)
 	}
 	uint32_t type = c->type;
 	int ret = vz_v4l2_xioctl(c, VIDIOC_STREAMON, &type);
+	c->streamon_refused = ret < 0 && ret != -ENODEV;
 	if (ret == -ENODEV)
 		return vz_v4l2_gone_error(c, "VIDIOC_STREAMON", err);
 	if (ret == -EBUSY)
@@ -121,16 +124,98 @@ int vz_capture_stop(struct vz_capture *c, struct vz_err *err)
 	return 0;
 }
 
+/* A driver that refuses one requeue (vivid's "Inject VIDIOC_QBUF Error",
+ * a transient lack of memory) must not end a capture that runs for days:
+ * the buffer stays ours and the next wakeup offers it again.  A buffer
+ * refused at 8 wakeups in a row is no accident, nor is a refusal that
+ * leaves the driver no buffer (nothing would wake us to retry): those end
+ * the capture with the driver's reason. */
+#define QBUF_REFUSALS_IN_A_ROW 8
+
+static int requeue_refused(struct vz_capture *c, unsigned i, int ret, struct vz_err *err)
+{
+	if (ret == -ENODEV)
+		return ret;
+	if (ret == -EIO) {
+		/* the queue broke meanwhile: the restart requeues the buffer */
+		vz_err_clear(err);
+		return 0;
+	}
+	c->st.qbuf_errors++;
+	if (++c->refused[i] >= QBUF_REFUSALS_IN_A_ROW)
+		return vz_err_prefix(err, "buffer %u refused %u times in a row", i, c->refused[i]);
+	if (vz_capture_queued(c) == 0)
+		return vz_err_prefix(err, "no buffer left queued in the driver");
+	vz_err_clear(err);
+	return 0;
+}
+
+static int requeue(struct vz_capture *c, unsigned i, struct vz_err *err)
+{
+	int ret = vz_v4l2_qbuf(c, i, err);
+	if (ret < 0)
+		return requeue_refused(c, i, ret, err);
+	c->refused[i] = 0;
+	return 0;
+}
+
+/* While streaming, an idle buffer is one whose requeue was refused. */
+static int requeue_idle(struct vz_capture *c, struct vz_err *err)
+{
+	for (unsigned i = 0; i < c->nbuf; i++) {
+		if (c->state[i] != VZ_BUF_IDLE)
+			continue;
+		int ret = requeue(c, i, err);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* STREAMON that failed after queueing: STREAMOFF gives the buffers back
+ * so the next attempt can queue them again. */
+static int unqueue_all(struct vz_capture *c, struct vz_err *err)
+{
+	uint32_t type = c->type;
+	int ret = vz_v4l2_xioctl(c, VIDIOC_STREAMOFF, &type);
+	if (ret < 0)
+		return vz_err_set(err, ret, "%s: VIDIOC_STREAMOFF after a refused STREAMON: %s",
+		                  c->path, strerror(-ret));
+	for (unsigned i = 0; i < c->nbuf; i++)
+		if (c->state[i] == VZ_BUF_QUEUED)
+			c->state[i] = VZ_BUF_IDLE;
+	return 0;
+}
+
+#define RESTART_ATTEMPTS 3
+
 /* Fatal streaming error: the queue refuses everything until STREAMOFF,
- * requeue and STREAMON; buffers the caller holds stay with it. */
+ * requeue and STREAMON; buffers the caller holds stay with it.  The
+ * STREAMON of a restart is retried: one refusal (vivid's "Inject
+ * VIDIOC_STREAMON Error") must not turn a recoverable fault into the
+ * end of the run. */
 static int restart(struct vz_capture *c, struct vz_err *err)
 {
 	int ret = vz_capture_stop(c, err);
 	if (ret < 0)
 		return ret;
-	ret = vz_capture_start(c, err);
-	if (ret < 0)
-		return vz_err_prefix(err, "restarting %s after a fatal streaming error", c->path);
+	for (int attempt = 1;; attempt++) {
+		ret = vz_capture_start(c, err);
+		if (ret == 0)
+			break;
+		/* Only a refused STREAMON is retried: a queue that refuses
+		 * buffers or a node gone are not transient. */
+		if (!c->streamon_refused || c->gone || attempt == RESTART_ATTEMPTS)
+			return vz_err_prefix(err,
+			                     "restarting %s after a fatal streaming error (attempt "
+			                     "%d of %d)",
+			                     c->path, attempt, RESTART_ATTEMPTS);
+		c->st.streamon_errors++;
+		vz_err_clear(err);
+		ret = unqueue_all(c, err);
+		if (ret < 0)
+			return ret;
+	}
 	c->st.restarts++;
 	return 0;
 }
@@ -182,6 +267,9 @@ int vz_capture_next(struct vz_capture *c, uint32_t revents, struct vz_frame_info
 	}
 	if (!c->streaming)
 		return 0;
+	int ret = requeue_idle(c, err);
+	if (ret < 0)
+		return ret;
 	if (revents && !(revents & (POLLIN | POLLERR)))
 		return 0;
 
@@ -191,7 +279,7 @@ int vz_capture_next(struct vz_capture *c, uint32_t revents, struct vz_frame_info
 		b.m.planes = planes;
 		b.length = VZ_MAX_PLANES;
 	}
-	int ret = vz_v4l2_xioctl(c, VIDIOC_DQBUF, &b);
+	ret = vz_v4l2_xioctl(c, VIDIOC_DQBUF, &b);
 	if (ret == -EAGAIN)
 		/* POLLERR with nothing to dequeue is the queue's error state. */
 		return (revents & POLLERR) ? restart(c, err) : 0;
@@ -242,11 +330,9 @@ int vz_capture_next(struct vz_capture *c, uint32_t revents, struct vz_frame_info
 		c->st.error_frames++;
 		if (torn)
 			c->st.short_frames++;
-		ret = vz_v4l2_qbuf(c, b.index, err);
-		/* EIO here means the queue broke meanwhile: the next call
-		 * restarts it and this buffer, now IDLE, is requeued then. */
-		return ret == -EIO ? 0 : (ret < 0 ? ret : 0);
+		return requeue(c, b.index, err);
 	}
+	c->refused[b.index] = 0;
 	fi->discont = c->next_discont;
 	c->next_discont = false;
 	c->st.frames++;
@@ -269,14 +355,7 @@ int vz_capture_queue(struct vz_capture *c, uint32_t generation, unsigned index, 
 		c->state[index] = VZ_BUF_IDLE;
 		return 0;
 	}
-	int ret = vz_v4l2_qbuf(c, index, err);
-	/* A broken queue (fatal error not yet seen by vz_capture_next) takes
-	 * no buffers; the restart requeues this one. */
-	if (ret == -EIO) {
-		vz_err_clear(err);
-		return 0;
-	}
-	return ret;
+	return requeue(c, index, err);
 }
 
 unsigned vz_capture_queued(const struct vz_capture *c)

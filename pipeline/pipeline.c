@@ -483,7 +483,7 @@ void vz_pipeline_deliver(struct vz_pipeline *p, const struct vz_frame_info *fi)
 	if (p->nframes == 0)
 		p->t_first = fi->t_dqbuf_ns;
 	else if (!fi->discont && p->nominal_ns > 0 &&
-	         fi->t_driver_ns - p->last_driver > p->nominal_ns * 3 / 2)
+	         vz_ns_sub(fi->t_driver_ns, p->last_driver) > p->nominal_ns * 3 / 2)
 		p->late++;
 	if (p->t_resumed) {
 		p->last_resume_ns = fi->t_dqbuf_ns - p->t_resumed;

@@ -32,6 +32,7 @@ struct drm_sink {
 	struct vz_drm_opts o;
 	struct vz_kms *kms;
 	struct vz_sink_port *port;
+	uint32_t generation; /* the set frames come from now */
 	struct vz_loop_source *watch;
 	struct fbset sets[MAX_FBSETS];
 	bool import_failed;
@@ -120,12 +121,25 @@ static int fbset_build(struct drm_sink *s, struct fbset *fs, struct vz_buffer_se
 
 /* ---- flips ---- */
 
+/* A set the capture retired (restart with new buffers, reconnect) keeps
+ * its DMA-bufs -- the driver's memory -- alive through our imports: free
+ * it once nothing of it is on screen, flipping or pending. */
+static void free_retired_sets(struct drm_sink *s)
+{
+	for (unsigned i = 0; i < MAX_FBSETS; i++) {
+		struct fbset *fs = &s->sets[i];
+		if (fs->set && fs->adopted && !fs->frames && fs->generation != s->generation)
+			fbset_free(s, fs);
+	}
+}
+
 static void release(struct drm_sink *s, struct vz_frame *f)
 {
 	struct fbset *fs = fbset_of(s, f);
 	if (fs && fs->frames)
 		fs->frames--;
 	vz_port_release(s->port, f);
+	free_retired_sets(s);
 }
 
 static void flip_done(void *data, uint64_t token, int64_t t_ns);
@@ -235,7 +249,9 @@ static int adopt(struct drm_sink *s, struct vz_buffer_set *set, struct vz_err *e
 		if (fs->set == set && fs->provided && !fs->adopted) {
 			fs->adopted = true;
 			fs->generation = set->generation;
+			s->generation = set->generation;
 			s->mode_alloc = true;
+			free_retired_sets(s);
 			return 0;
 		}
 	}
@@ -268,7 +284,9 @@ static int adopt(struct drm_sink *s, struct vz_buffer_set *set, struct vz_err *e
 	}
 	fs->adopted = true;
 	fs->generation = set->generation;
+	s->generation = set->generation;
 	s->mode_alloc = false;
+	free_retired_sets(s);
 	return 0;
 }
 

@@ -379,13 +379,13 @@ static GstClockTime pts_of(struct gst_sink *s, const struct vz_frame *f)
 	 * made-up times) is anchored once, at its first frame, to our DQBUF
 	 * time: PTS keeps the driver's intervals, only the origin moves. */
 	if (s->first) {
-		int64_t d = f->info.t_dqbuf_ns - t;
+		int64_t d = vz_ns_sub(f->info.t_dqbuf_ns, t);
 
 		s->ts_delta = (!f->info.ts_monotonic || d > VZ_NSEC_PER_SEC || d < -VZ_NSEC_PER_SEC)
 		                      ? d
 		                      : 0;
 	}
-	t += s->ts_delta + offset;
+	t = vz_ns_add(t, vz_ns_add(s->ts_delta, offset));
 	pts = (t > 0 && (GstClockTime)t > base) ? (GstClockTime)t - base : 0;
 	/* A driver timestamp that jumps back (wrap, device restart) must not
 	 * make PTS go backwards: muxers reject that. */
@@ -401,6 +401,11 @@ static int gst_push(void *impl, struct vz_frame *f, struct vz_err *err)
 	GstMemory *extra[VZ_MAX_PLANES] = {NULL};
 	int code = 0;
 
+	/* A retired set still in GStreamer when the new one came is freed
+	 * once its last buffer is gone: its DMA-bufs are the driver's memory
+	 * (found by the fault matrix, 16 fds per reconnect). */
+	if (s->cur && s->cur->next)
+		vz_gst_memset_sweep(s, false);
 	pthread_mutex_lock(&s->lock);
 	if (s->error_code)
 		code = vz_err_set(err, s->error_code, "%s", s->error_msg);

@@ -23,7 +23,9 @@
  * (the VMA is VM_PFNMAP/VM_MIXEDMAP; those are kernel pages that are never
  * swapped), so vzero doesn't pretend.  vz_memlock_apply() does
  * mlockall(MCL_CURRENT|MCL_FUTURE) for the memory the process really owns
- * and vz_memlock_read() reads back VmLck from /proc/self/status.
+ * -- or, where RLIMIT_MEMLOCK or a memory cgroup cannot hold the whole
+ * process, locks the mappings that fit and reports the rest -- and
+ * vz_memlock_read() reads back VmLck from /proc/self/status.
  *
  * Faults are handled here and counted; only the ones the caller must act on
  * reach it: sequence gaps are driver drops; V4L2_BUF_FLAG_ERROR frames and
@@ -199,12 +201,27 @@ int vz_ctrl_get_str(const char *device, const char *name, char *buf, size_t len,
 /* ---- memory locking that tells the truth ---- */
 struct vz_memlock_report {
 	bool requested;        /* mlockall asked for */
-	int mlockall_errno;    /* 0 on success */
+	int mlockall_errno;    /* 0 on success or when not tried */
 	uint64_t vmlck_bytes;  /* VmLck from /proc/self/status */
 	uint64_t driver_bytes; /* driver buffer bytes mapped (not lockable,
 	                          never swapped) */
+	/* Where the whole process could not be locked (RLIMIT_MEMLOCK, or a
+	 * memory cgroup too small to hold it pinned), the mappings that fit
+	 * were locked one by one: */
+	bool partial;
+	uint64_t wanted_bytes;   /* what locking everything pins */
+	uint64_t locked_bytes;   /* ... locked by the partial pass */
+	uint64_t unlocked_bytes; /* ... left unlocked */
+	unsigned regions_locked, regions_unlocked;
+	uint64_t rlimit_bytes;            /* RLIMIT_MEMLOCK (UINT64_MAX: none) */
+	char cgroup[256];                 /* the limiting memory cgroup, if any */
+	uint64_t cgroup_max, cgroup_room; /* its memory.max, and what is free */
+	bool bound_by_rlimit;             /* the partial lock stopped at the rlimit */
 };
+/* 0: mlockall(MCL_CURRENT|MCL_FUTURE) holds; 1: partial (see above). */
 int vz_memlock_apply(struct vz_memlock_report *r);
+/* What apply did and, where partial, why and how to fix it: one line. */
+int vz_memlock_describe(const struct vz_memlock_report *r, char *buf, size_t len);
 /* VmLck now, and the bytes of @set's mappings (NULL: none). */
 void vz_memlock_read(struct vz_memlock_report *r, const struct vz_buffer_set *set);
 

@@ -22,6 +22,21 @@ static inline int64_t vz_now_ns(void)
 	return (int64_t)ts.tv_sec * VZ_NSEC_PER_SEC + ts.tv_nsec;
 }
 
+/* b - a, and a + b, on a clock that may wrap (vivid's wrap_timestamp; a
+ * 64-bit counter's end): modulo 2^64, as the counter itself wraps, where
+ * plain int64 arithmetic would be signed overflow -- undefined behaviour
+ * (found by UBSan in the fault matrix).  Across a wrap the difference of
+ * two close times stays small and right. */
+static inline int64_t vz_ns_sub(int64_t b, int64_t a)
+{
+	return (int64_t)((uint64_t)b - (uint64_t)a);
+}
+
+static inline int64_t vz_ns_add(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
 static inline int64_t vz_timespec_ns(const struct timespec *ts)
 {
 	return (int64_t)ts->tv_sec * VZ_NSEC_PER_SEC + ts->tv_nsec;

@@ -62,6 +62,10 @@ struct vz_source_stats {
 	uint64_t sessions;
 	uint64_t seq_span;
 	uint64_t stale_queues; /* buffers of a retired set given back */
+	/* Refusals the driver got over: a requeue (VIDIOC_QBUF) retried on
+	 * the next wakeup, a restart's STREAMON retried after STREAMOFF. */
+	uint64_t qbuf_errors;
+	uint64_t streamon_errors;
 };
 
 struct vz_source_ops {

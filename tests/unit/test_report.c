@@ -252,6 +252,32 @@ static void test_compute_excludes_backward_jumps(void **state)
 	vz_telemetry_destroy(t);
 }
 
+/* A driver clock that wraps past INT64_MAX (vivid's wrap_timestamp=1):
+ * the intervals across the wrap are the 40 ms they are, computed modulo
+ * 2^64 -- under UBSan a plain subtraction here is a signed overflow. */
+static void test_compute_across_timestamp_wrap(void **state)
+{
+	struct vz_telemetry *t;
+	struct vz_report r;
+	(void)state;
+
+	assert_int_equal(vz_telemetry_create(&t, 16, 0, NULL), 0);
+	int64_t drv = INT64_MAX - 95 * MS;
+	for (int i = 0; i < 6; i++) {
+		struct vz_frame_info fi = {.sequence = (uint32_t)i,
+		                           .t_driver_ns = drv,
+		                           .t_dqbuf_ns = 100 * MS + i * 40 * MS};
+		vz_telemetry_begin(t, &fi, 0);
+		drv = (int64_t)((uint64_t)drv + 40 * MS);
+	}
+	assert_true(drv < 0); /* it did wrap */
+	assert_int_equal(vz_report_compute(&r, NULL, t, NULL, NULL), 0);
+	assert_int_equal(r.interval_driver.n, 5);
+	assert_float_equal(r.interval_driver.min, 40.0, EPS);
+	assert_float_equal(r.interval_driver.max, 40.0, EPS);
+	vz_telemetry_destroy(t);
+}
+
 /* Capture to screen counts from the capture: the driver's timestamp, or
  * DQBUF where the driver stamps ahead of it (vivid). */
 static void test_shown_from_capture_time(void **state)
@@ -728,6 +754,47 @@ static void status_fn(FILE *out, const void *arg)
 	vz_report_status_line(out, a->t, a->st, a->scratch, 16, a->tty);
 }
 
+static void status_json_fn(FILE *out, const void *arg)
+{
+	vz_report_status_json(out, arg, 3, 12.5);
+}
+
+/* --status-file's line: one JSON object, the counters tools/soak checks
+ * its invariants with. */
+static void test_status_json(void **state)
+{
+	struct vz_pipeline_stats st = {0};
+	size_t len;
+	(void)state;
+
+	st.frames = 100;
+	st.drops[VZ_DROP_DRIVER_GAP] = 4;
+	st.capture.frames = 100;
+	st.capture.driver_drops = 4;
+	st.capture.error_frames = 1;
+	st.capture.seq_span = 105;
+	st.capture.qbuf_errors = 2;
+	st.nsinks = 2;
+	snprintf(st.sink_name[0], sizeof(st.sink_name[0]), "gst:\"q\"");
+	snprintf(st.sink_name[1], sizeof(st.sink_name[1]), "null");
+	st.sink[0].frames = 98;
+	st.sink[0].drops_budget = 2;
+	st.sink[1].frames = 100;
+	char *s = capture_output(status_json_fn, &st, &len);
+	if (!json_valid(s))
+		fail_msg("invalid JSON: %s", s);
+	assert_int_equal(s[len - 1], '\n');
+	assert_null(memchr(s, '\n', len - 1));
+	python_check(s, "assert d[\"t_s\"] == 12.5 and d[\"inflight\"] == 3; "
+	                "c = d[\"capture\"]; "
+	                "assert c[\"frames\"] + c[\"driver_drops\"] + c[\"error_frames\"] == "
+	                "c[\"seq_span\"]; assert c[\"qbuf_errors\"] == 2; "
+	                "k = d[\"sinks\"]; assert k[0][\"name\"] == \"gst:\\\"q\\\"\"; "
+	                "assert k[0][\"frames\"] + k[0][\"drops_budget\"] == d[\"frames\"]; "
+	                "assert d[\"drops\"][\"driver_gap\"] == 4");
+	free(s);
+}
+
 static void test_status_line(void **state)
 {
 	struct vz_telemetry *t;
@@ -802,6 +869,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_compute_median_nominal_and_copies, setup,
 	                                        teardown),
 	        cmocka_unit_test(test_compute_excludes_backward_jumps),
+	        cmocka_unit_test(test_compute_across_timestamp_wrap),
+	        cmocka_unit_test(test_status_json),
 	        cmocka_unit_test(test_shown_from_capture_time),
 	        cmocka_unit_test_setup_teardown(test_print, setup, teardown),
 	        cmocka_unit_test(test_json_checker_rejects),

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "format.h"
 #include "telemetry.h"
 
@@ -32,9 +33,10 @@ static inline bool vz_rec_interval_ms(const struct vz_frame_record *prev,
 	int64_t a = driver_clock ? prev->t_driver : prev->t_dqbuf;
 	int64_t b = driver_clock ? cur->t_driver : cur->t_dqbuf;
 
-	if (a == 0 || b == 0 || b <= a)
+	int64_t d = vz_ns_sub(b, a);
+	if (a == 0 || b == 0 || d <= 0)
 		return false;
-	*ms = (double)(b - a) / VZ_NS_PER_MS;
+	*ms = (double)d / VZ_NS_PER_MS;
 	return true;
 }
 

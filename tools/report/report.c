@@ -59,7 +59,7 @@ static bool stage_ms(const struct vz_frame_record *rec, enum stage s, unsigned s
 	}
 	if (a == 0 || b == 0)
 		return false;
-	*ms = ns_ms(b - a);
+	*ms = ns_ms(vz_ns_sub(b, a));
 	return true;
 }
 
@@ -346,14 +346,16 @@ void vz_report_print(FILE *out, const struct vz_report *r)
 
 	const struct vz_source_stats *c = &r->stats.capture;
 	if (c->restarts || c->disconnects || c->source_changes || c->seq_wraps || c->ts_jumps ||
-	    c->error_frames)
+	    c->error_frames || c->qbuf_errors || c->streamon_errors)
 		fprintf(out,
 		        "capture:    %" PRIu64 " error frames, %" PRIu64 " restarts, %" PRIu64
 		        " disconnects (%" PRIu64 " reconnected), %" PRIu64
 		        " source changes, %" PRIu64 " sequence wraps, %" PRIu64
-		        " timestamp jumps\n",
+		        " timestamp jumps, %" PRIu64 " requeues and %" PRIu64
+		        " STREAMONs refused and retried\n",
 		        c->error_frames, c->restarts, c->disconnects, c->reconnects,
-		        c->source_changes, c->seq_wraps, c->ts_jumps);
+		        c->source_changes, c->seq_wraps, c->ts_jumps, c->qbuf_errors,
+		        c->streamon_errors);
 
 	for (unsigned s = 0; s < r->nsinks; s++) {
 		const struct vz_sink_stats *ss = &r->stats.sink[s];
@@ -533,10 +535,12 @@ int vz_report_write_json(FILE *out, const struct vz_report *r)
 	        ",\"error_frames\":%" PRIu64 ",\"restarts\":%" PRIu64 ",\"disconnects\":%" PRIu64
 	        ",\"reconnects\":%" PRIu64 ",\"source_changes\":%" PRIu64 ",\"seq_wraps\":%" PRIu64
 	        ",\"ts_jumps\":%" PRIu64 ",\"bytes_copied\":%" PRIu64 ",\"short_frames\":%" PRIu64
-	        ",\"sessions\":%" PRIu64 ",\"seq_span\":%" PRIu64 ",\"stale_queues\":%" PRIu64 "}",
+	        ",\"sessions\":%" PRIu64 ",\"seq_span\":%" PRIu64 ",\"stale_queues\":%" PRIu64
+	        ",\"qbuf_errors\":%" PRIu64 ",\"streamon_errors\":%" PRIu64 "}",
 	        c->frames, c->driver_drops, c->error_frames, c->restarts, c->disconnects,
 	        c->reconnects, c->source_changes, c->seq_wraps, c->ts_jumps, c->bytes_copied,
-	        c->short_frames, c->sessions, c->seq_span, c->stale_queues);
+	        c->short_frames, c->sessions, c->seq_span, c->stale_queues, c->qbuf_errors,
+	        c->streamon_errors);
 	fputs(",\"realtime\":{\"rt\":", out);
 	vz_json_str(out, m->rt_note);
 	fputs(",\"cpu\":", out);

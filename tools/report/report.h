@@ -49,7 +49,7 @@
  *    "capture":{"frames","driver_drops","error_frames","restarts",
  *               "disconnects","reconnects","source_changes","seq_wraps",
  *               "ts_jumps","bytes_copied","short_frames","sessions",
- *               "seq_span","stale_queues"},
+ *               "seq_span","stale_queues","qbuf_errors","streamon_errors"},
  *    "realtime":{"rt","cpu","mlock"}}
  * Keys are only ever added, never renamed or removed.
  */
@@ -146,6 +146,18 @@ int vz_report_plot_module(const char *path, const struct vz_report *r, const str
 void vz_report_status_line(FILE *out, const struct vz_telemetry *t,
                            const struct vz_pipeline_stats *st, double *scratch, size_t window,
                            bool tty);
+
+/* The same moment for programs (tools/soak): one JSON object per line,
+ * {"t_s","frames","inflight","drops":{by cause},"capture":{"frames",
+ * "driver_drops","error_frames","seq_span","sessions","restarts",
+ * "disconnects","reconnects","qbuf_errors","streamon_errors"},
+ * "sinks":[{"name","frames","released","drops_budget","drops_failure",
+ * "drops_ended"}]}; taken on the loop thread, so on every line capture
+ * frames + driver drops + error frames = seq_span, and for each live sink
+ * frames + drops by cause = frames (a record sink's frames waiting for
+ * room are in neither yet).  @inflight: frames out of the driver now. */
+void vz_report_status_json(FILE *out, const struct vz_pipeline_stats *st, unsigned inflight,
+                           double t_s);
 
 #ifdef __cplusplus
 }

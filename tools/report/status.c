@@ -56,3 +56,34 @@ void vz_report_status_line(FILE *out, const struct vz_telemetry *t,
 	fputs(tty ? "\033[K" : "\n", out);
 	fflush(out);
 }
+
+void vz_report_status_json(FILE *out, const struct vz_pipeline_stats *st, unsigned inflight,
+                           double t_s)
+{
+	const struct vz_source_stats *c = &st->capture;
+	fputs("{\"t_s\":", out);
+	vz_json_num(out, t_s);
+	fprintf(out, ",\"frames\":%" PRIu64 ",\"inflight\":%u,\"drops\":{", st->frames, inflight);
+	for (int k = VZ_DROP_DRIVER_GAP; k < VZ_DROP_CAUSES; k++)
+		fprintf(out, "%s\"%s\":%" PRIu64, k == VZ_DROP_DRIVER_GAP ? "" : ",",
+		        vz_drop_cause_name((enum vz_drop_cause)k), st->drops[k]);
+	fprintf(out,
+	        "},\"capture\":{\"frames\":%" PRIu64 ",\"driver_drops\":%" PRIu64
+	        ",\"error_frames\":%" PRIu64 ",\"seq_span\":%" PRIu64 ",\"sessions\":%" PRIu64
+	        ",\"restarts\":%" PRIu64 ",\"disconnects\":%" PRIu64 ",\"reconnects\":%" PRIu64
+	        ",\"qbuf_errors\":%" PRIu64 ",\"streamon_errors\":%" PRIu64 "},\"sinks\":[",
+	        c->frames, c->driver_drops, c->error_frames, c->seq_span, c->sessions, c->restarts,
+	        c->disconnects, c->reconnects, c->qbuf_errors, c->streamon_errors);
+	for (unsigned s = 0; s < st->nsinks; s++) {
+		const struct vz_sink_stats *ss = &st->sink[s];
+		fputs(s ? ",{\"name\":" : "{\"name\":", out);
+		vz_json_str(out, st->sink_name[s]);
+		fprintf(out,
+		        ",\"frames\":%" PRIu64 ",\"released\":%" PRIu64 ",\"drops_budget\":%" PRIu64
+		        ",\"drops_failure\":%" PRIu64 ",\"drops_ended\":%" PRIu64 "}",
+		        ss->frames, ss->released, ss->drops_budget, ss->drops_failure,
+		        ss->drops_ended);
+	}
+	fputs("]}\n", out);
+	fflush(out);
+}

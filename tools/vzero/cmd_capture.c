@@ -396,10 +396,11 @@ static void print_summary(struct run *r)
 		        ",\"error_frames\":%" PRIu64 ",\"restarts\":%" PRIu64
 		        ",\"disconnects\":%" PRIu64 ",\"reconnects\":%" PRIu64
 		        ",\"source_changes\":%" PRIu64 ",\"seq_wraps\":%" PRIu64
-		        ",\"ts_jumps\":%" PRIu64 ",\"bytes_copied\":%" PRIu64 "}",
+		        ",\"ts_jumps\":%" PRIu64 ",\"bytes_copied\":%" PRIu64
+		        ",\"qbuf_errors\":%" PRIu64 ",\"streamon_errors\":%" PRIu64 "}",
 		        st.frames, st.driver_drops, st.error_frames, st.restarts, st.disconnects,
 		        st.reconnects, st.source_changes, st.seq_wraps, st.ts_jumps,
-		        st.bytes_copied);
+		        st.bytes_copied, st.qbuf_errors, st.streamon_errors);
 		fprintf(o, ",\"timestamps\":{\"monotonic\":%s,\"source\":\"%s\"},",
 		        r->last_fi.ts_monotonic ? "true" : "false",
 		        eof ? "end-of-frame" : "start-of-exposure");
@@ -408,9 +409,12 @@ static void print_summary(struct run *r)
 		json_summary(o, "interval_dqbuf_ms", &sq);
 		fprintf(o,
 		        ",\"memlock\":{\"requested\":%s,\"mlockall_errno\":%d,"
-		        "\"vmlck_bytes\":%" PRIu64 ",\"driver_bytes\":%" PRIu64 "}}\n",
+		        "\"vmlck_bytes\":%" PRIu64 ",\"driver_bytes\":%" PRIu64
+		        ",\"partial\":%s,\"wanted_bytes\":%" PRIu64 ",\"locked_bytes\":%" PRIu64
+		        ",\"unlocked_bytes\":%" PRIu64 "}}\n",
 		        r->mem.requested ? "true" : "false", r->mem.mlockall_errno,
-		        r->mem.vmlck_bytes, r->mem.driver_bytes);
+		        r->mem.vmlck_bytes, r->mem.driver_bytes, r->mem.partial ? "true" : "false",
+		        r->mem.wanted_bytes, r->mem.locked_bytes, r->mem.unlocked_bytes);
 		return;
 	}
 
@@ -437,9 +441,10 @@ static void print_summary(struct run *r)
 	        st.error_frames);
 	fprintf(o,
 	        "  faults     restarts %" PRIu64 ", disconnects %" PRIu64 ", reconnects %" PRIu64
-	        ", source changes %" PRIu64 ", seq wraps %" PRIu64 ", ts jumps %" PRIu64 "\n",
+	        ", source changes %" PRIu64 ", seq wraps %" PRIu64 ", ts jumps %" PRIu64
+	        ", requeues refused %" PRIu64 ", STREAMONs refused %" PRIu64 "\n",
 	        st.restarts, st.disconnects, st.reconnects, st.source_changes, st.seq_wraps,
-	        st.ts_jumps);
+	        st.ts_jumps, st.qbuf_errors, st.streamon_errors);
 	fprintf(o, "  copies     %" PRIu64 " bytes copied%s\n", st.bytes_copied,
 	        st.bytes_copied ? " (libv4l2 conversion)" : "");
 	fprintf(o, "  timestamps %s clock, taken at %s\n",
@@ -455,12 +460,11 @@ static void print_summary(struct run *r)
 	if (!r->mem.requested) {
 		fprintf(o, "  memlock    not requested (--mlock); driver buffers %s mapped\n",
 		        mib(r->mem.driver_bytes, b1, sizeof(b1)));
-	} else if (r->mem.mlockall_errno) {
-		fprintf(o,
-		        "  memlock    mlockall failed: %s; VmLck %s (nothing more locked); raise "
-		        "RLIMIT_MEMLOCK (`ulimit -l`, systemd LimitMEMLOCK=) or grant "
-		        "CAP_IPC_LOCK\n",
-		        strerror(r->mem.mlockall_errno), mib(r->mem.vmlck_bytes, b1, sizeof(b1)));
+	} else if (r->mem.partial) {
+		char why[1024];
+		vz_memlock_describe(&r->mem, why, sizeof(why));
+		fprintf(o, "  memlock    PARTIAL, VmLck %s: %s\n",
+		        mib(r->mem.vmlck_bytes, b1, sizeof(b1)), why);
 	} else if (r->mem.vmlck_bytes == 0) {
 		/* AddressSanitizer's interceptor (and other interposers) return
 		 * 0 without locking: believe VmLck, not the return code. */
@@ -523,11 +527,11 @@ int vz_cmd_capture(int argc, char **argv)
 		fprintf(r.csv, "sequence,gap,flags,t_driver_ns,t_dqbuf_ns,bytesused\n");
 	}
 	/* After every allocation, so MCL_CURRENT covers all of it. */
-	if (r.mlock && vz_memlock_apply(&r.mem) < 0)
-		fprintf(stderr,
-		        "vzero capture: mlockall failed: %s; continuing unlocked (see the "
-		        "memlock line)\n",
-		        strerror(r.mem.mlockall_errno));
+	if (r.mlock && vz_memlock_apply(&r.mem) == 1) {
+		char why[1024];
+		vz_memlock_describe(&r.mem, why, sizeof(why));
+		fprintf(stderr, "vzero capture: --mlock: %s\n", why);
+	}
 	int ret = stream(&r, &err);
 	if (ret < 0) {
 		r.t_end = vz_now_ns();

@@ -203,12 +203,15 @@ static void check_sequence(struct probe_checks *k, const struct vz_ipc_frame *f,
 {
 	const struct vz_frame_info *fi = &f->info;
 	bool same = k->have_last && fi->session == k->last_session && !fi->discont;
-	if (same && fi->sequence <= k->last_seq) {
+	/* Modulo 2^32: the driver's counter wraps within a session (vivid's
+	 * wrap_sequence_number), and 0xffffffff -> 0 is the next frame. */
+	int32_t step = (int32_t)(fi->sequence - k->last_seq);
+	if (same && step <= 0) {
 		k->seq_back++;
 		wrong(k, "sequence went from %u to %u (backwards or repeated)", k->last_seq,
 		      fi->sequence);
-	} else if (same && fi->sequence != k->last_seq + 1) {
-		uint64_t missing = fi->sequence - k->last_seq - 1;
+	} else if (same && step != 1) {
+		uint64_t missing = (uint64_t)step - 1;
 		uint64_t budget = f->client_drops - drops_before;
 		uint64_t explained = fi->gap + budget;
 		k->gaps++;

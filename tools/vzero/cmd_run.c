@@ -44,6 +44,7 @@ enum {
 	OPT_CPU,
 	OPT_MLOCK,
 	OPT_STATUS,
+	OPT_STATUS_FILE,
 	OPT_QUIET,
 	OPT_HELP,
 };
@@ -66,6 +67,7 @@ struct run_opts {
 	cpu_set_t cpus;       /* parsed once, at argument time */
 	bool mlock;
 	int status; /* -1 auto (tty), 0 off, 1 on */
+	const char *status_file;
 };
 
 struct run_ctx {
@@ -74,7 +76,10 @@ struct run_ctx {
 	struct vz_pipeline *pipe;
 	bool interrupted;
 	bool tty;
+	bool status_line;
 	double *scratch;
+	FILE *status_out; /* --status-file */
+	int64_t t0;
 };
 
 static void usage(FILE *out, const char *cmd)
@@ -153,10 +158,15 @@ static void usage(FILE *out, const char *cmd)
 	        "      --plot FILE.png    interval histogram and interval over time, per stage\n"
 	        "      --json             print the report as JSON instead of the table\n"
 	        "      --status / --quiet live status line each second (default: on a terminal)\n"
+	        "      --status-file F    the same each second as a JSON line in F, with frames\n"
+	        "                         in flight and every counter the accounting needs\n"
+	        "                         (for watching a long run, e.g. tools/soak)\n"
 	        "\nReal-time knobs (the report says whether each took effect):\n"
 	        "      --rt PRIO          SCHED_FIFO at PRIO (1-99; needs CAP_SYS_NICE)\n"
 	        "      --cpu LIST         pin to CPUs, e.g. 1 or 0,2-3\n"
-	        "      --mlock            mlockall(MCL_CURRENT|MCL_FUTURE)\n"
+	        "      --mlock            mlockall(MCL_CURRENT|MCL_FUTURE); where RLIMIT_MEMLOCK\n"
+	        "                         or a memory cgroup cannot hold it all, locks what\n"
+	        "                         fits and says at start what it could not\n"
 	        "\nExamples:\n");
 	if (jitter)
 		fprintf(out, "  vzero jitter -d vivid -s 640x480 -r 25 -t 20 --plot camera.png\n");
@@ -303,6 +313,7 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 	        {"cpu", required_argument, NULL, OPT_CPU},
 	        {"mlock", no_argument, NULL, OPT_MLOCK},
 	        {"status", no_argument, NULL, OPT_STATUS},
+	        {"status-file", required_argument, NULL, OPT_STATUS_FILE},
 	        {"quiet", no_argument, NULL, OPT_QUIET},
 	        {"help", no_argument, NULL, OPT_HELP},
 	};
@@ -401,6 +412,9 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 		case OPT_STATUS:
 			o->status = 1;
 			break;
+		case OPT_STATUS_FILE:
+			o->status_file = optarg;
+			break;
 		case OPT_QUIET:
 			o->status = 0;
 			break;
@@ -441,7 +455,7 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 
 /* What happened to each real-time knob, in words for the report. */
 struct rt_notes {
-	char rt[160], cpu[160], mlock[256];
+	char rt[160], cpu[160], mlock[1200];
 };
 
 static void apply_rt(const struct run_opts *o, struct rt_notes *n)
@@ -473,13 +487,12 @@ static void mlock_note(const struct run_opts *o, struct vz_source src, struct rt
 	if (!o->mlock)
 		return;
 	vz_memlock_read(mr, src.ops->buffers(src.impl));
-	if (mr->mlockall_errno)
-		snprintf(n->mlock, sizeof(n->mlock),
-		         "mlockall: NOT applied (%s; raise RLIMIT_MEMLOCK or run as root); "
-		         "VmLck %llu kB",
-		         strerror(mr->mlockall_errno),
-		         (unsigned long long)(mr->vmlck_bytes / 1024));
-	else if (mr->vmlck_bytes == 0)
+	if (mr->partial) {
+		char why[1024];
+		vz_memlock_describe(mr, why, sizeof(why));
+		snprintf(n->mlock, sizeof(n->mlock), "PARTIAL, VmLck %llu kB: %s",
+		         (unsigned long long)(mr->vmlck_bytes / 1024), why);
+	} else if (mr->vmlck_bytes == 0)
 		/* AddressSanitizer's interceptor returns 0 and locks nothing:
 		 * believe VmLck, not the return code. */
 		snprintf(n->mlock, sizeof(n->mlock),
@@ -518,8 +531,12 @@ static void on_status(void *data, uint64_t exp)
 	struct vz_pipeline_stats st;
 	(void)exp;
 	vz_pipeline_get_stats(ctx->pipe, &st);
-	vz_report_status_line(stderr, vz_pipeline_telemetry(ctx->pipe), &st, ctx->scratch,
-	                      STATUS_WINDOW, ctx->tty);
+	if (ctx->status_line)
+		vz_report_status_line(stderr, vz_pipeline_telemetry(ctx->pipe), &st, ctx->scratch,
+		                      STATUS_WINDOW, ctx->tty);
+	if (ctx->status_out)
+		vz_report_status_json(ctx->status_out, &st, vz_pipeline_inflight(ctx->pipe),
+		                      (double)(vz_now_ns() - ctx->t0) / 1e9);
 }
 
 static int json_fn(FILE *f, const void *r)
@@ -586,11 +603,16 @@ static int run(int argc, char **argv, const char *cmd)
 		goto out;
 	}
 
-	apply_rt(&o, &notes);
-	if (o.mlock) {
-		mr.requested = true;
-		vz_memlock_apply(&mr);
+	if (o.status_file) {
+		ctx.status_out = fopen(o.status_file, "we");
+		if (!ctx.status_out) {
+			vz_cli_error(cmd, "--status-file %s: cannot create it: %s", o.status_file,
+			             strerror(errno));
+			goto out;
+		}
+		setvbuf(ctx.status_out, NULL, _IOLBF, 0);
 	}
+	apply_rt(&o, &notes);
 
 	/* Ctrl-C ends the run with its report, through the loop -- also while
 	 * a vanished device is waited for.  Blocked before anything starts a
@@ -650,19 +672,41 @@ static int run(int argc, char **argv, const char *cmd)
 	if (vz_loop_add_fd(ctx.loop, sfd, EPOLLIN, on_signal, &ctx, NULL, &err) < 0)
 		goto fail;
 	ctx.tty = isatty(STDERR_FILENO);
-	if (o.status == 1 || (o.status == -1 && ctx.tty)) {
+	ctx.status_line = o.status == 1 || (o.status == -1 && ctx.tty);
+	ctx.t0 = vz_now_ns();
+	if (ctx.status_line) {
 		ctx.scratch = calloc(2 * STATUS_WINDOW, sizeof(double));
-		if (!ctx.scratch || vz_loop_add_timer(ctx.loop, VZ_NSEC_PER_SEC, VZ_NSEC_PER_SEC,
-		                                      on_status, &ctx, NULL, &err) < 0)
+		if (!ctx.scratch) {
+			vz_err_set(&err, -ENOMEM, "out of memory");
 			goto fail;
+		}
 	}
+	if ((ctx.status_line || ctx.status_out) &&
+	    vz_loop_add_timer(ctx.loop, VZ_NSEC_PER_SEC, VZ_NSEC_PER_SEC, on_status, &ctx, NULL,
+	                      &err) < 0)
+		goto fail;
 
 	if (vz_pipeline_start(ctx.pipe, &err) < 0)
 		goto fail;
+	/* Locked once everything is set up (the telemetry ring, the buffers,
+	 * the sinks' threads): where only part of the process can be
+	 * locked, that part is what the run uses. */
+	if (o.mlock && vz_memlock_apply(&mr) == 1) {
+		char why[1024];
+		vz_memlock_describe(&mr, why, sizeof(why));
+		fprintf(stderr, "vzero %s: --mlock: %s\n", cmd, why);
+	}
 	mlock_note(&o, vz_camera_source(cam), &notes, &mr);
 	int status = vz_loop_run(ctx.loop);
 	struct vz_err stop_err = {0};
 	int stop = vz_pipeline_stop(ctx.pipe, &stop_err);
+	if (ctx.status_out) {
+		/* the last line: everything released, the final counts */
+		struct vz_pipeline_stats fin;
+		vz_pipeline_get_stats(ctx.pipe, &fin);
+		vz_report_status_json(ctx.status_out, &fin, vz_pipeline_inflight(ctx.pipe),
+		                      (double)(vz_now_ns() - ctx.t0) / 1e9);
+	}
 	if (ctx.scratch && ctx.tty)
 		fprintf(stderr, "\r\033[K");
 
@@ -722,6 +766,10 @@ fail:
 	vz_cli_error(cmd, "%s", err.msg[0] ? err.msg : "failed");
 	ret = VZ_EXIT_FAIL;
 out:
+	if (ctx.status_out && fclose(ctx.status_out) != 0 && ret == VZ_EXIT_OK) {
+		vz_cli_error(cmd, "--status-file %s: %s", o.status_file, strerror(errno));
+		ret = VZ_EXIT_FAIL;
+	}
 	free(rep);
 	free(ctx.scratch);
 	vz_pipeline_destroy(ctx.pipe);
