@@ -172,6 +172,12 @@ test_err_every_node_every_command() {
 	for n in "${nodes[@]}"; do
 		for cmd in "capture -n 2" "run --sink null -n 2" "jitter -n 2" "devices" "ctrl --list"; do
 			read -ra words <<<"$cmd"
+			# on vivid's other video nodes devices and ctrl only describe
+			# them (exit 0, checked on radio, media and subdev nodes):
+			# the sweep's time goes to where they must refuse
+			if [[ ${words[0]} =~ ^(devices|ctrl)$ && $n == /dev/video* ]]; then
+				continue
+			fi
 			rc=0
 			timeout 20 "$vz" "${words[0]}" -d "$n" "${words[@]:1}" >out.txt 2>err.txt </dev/null ||
 				rc=$?

@@ -54,7 +54,12 @@ def load(path):
             copied_f = float(cps) * float(fbytes) / frames
         except (ValueError, ZeroDivisionError):
             cpu_ms, alloc_f, copied_f = NAN, NAN, NAN
+        try:
+            nominal_fps = float(fps)
+        except ValueError:
+            nominal_fps = 0.0
         rows.append(dict(size=size, round=int(rnd), slot=slot, name=name, cpu=cpu_ms,
+                         nominal_fps=nominal_fps,
                          counted=nf != "-",
                          allocs=alloc_f, fd1=fd1, fd2=fd2, preload=pre, status=status,
                          copy_events=int(cps) if cps.isdigit() else 0, copied=copied_f))
@@ -119,7 +124,7 @@ def clock_stats(v, nominal_ms):
             "late": late}
 
 
-def intervals(outdir, tag, size):
+def intervals(outdir, tag, size, fps=0.0):
     """Pooled over the rounds: measured rate (median of rounds), the
     driver-clock and DQBUF-clock intervals in ms (late: > 1.5 nominal), the
     sequence gaps."""
@@ -137,10 +142,6 @@ def intervals(outdir, tag, size):
                 gaps += b[2] - a[2] - 1
     if not rates:
         return None
-    try:
-        fps = float(size.split("@")[1]) if "@" in size else 0.0
-    except ValueError:
-        fps = 0.0
     nominal = 1000.0 / fps if fps > 0 else None
     return {"frames": frames, "fps": statistics.median(rates), "gaps": gaps,
             "driver_ms": clock_stats(drv, nominal), "dqbuf_ms": clock_stats(dq, nominal)}
@@ -234,7 +235,8 @@ def main():
         for size in sizes:
             first = True
             for name, slot in [(n, "peer") for n in names]:
-                iv = intervals(outdir, name, size)
+                iv = intervals(outdir, name, size,
+                               next((r["nominal_fps"] for r in rows if r["size"] == size), 0.0))
                 summary["sizes"][size]["programs"][name]["frames"] = iv
                 if iv is None:
                     print(f"{size if first else '':<10} {name:<18} no frames counted")
