@@ -26,4 +26,26 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 		}                                                                                  \
 	} while (0)
 
+/* VZ_FUZZ_WRITE_SEEDS=DIR asks a target to write its seeds into DIR
+ * and exit (run-fuzz.sh does, before fuzzing): DIR, or NULL. */
+static inline const char *fuzz_seed_dir(void)
+{
+	const char *dir = getenv("VZ_FUZZ_WRITE_SEEDS");
+	return dir && *dir ? dir : NULL;
+}
+
+/* DIR/NAME for writing one seed; a seed that cannot be written ends the
+ * target (run-fuzz.sh reports its exit). */
+static inline FILE *fuzz_seed_open(const char *dir, const char *name)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	if (!f) {
+		perror(path);
+		exit(1);
+	}
+	return f;
+}
+
 #endif

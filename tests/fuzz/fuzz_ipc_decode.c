@@ -292,8 +292,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	const char *dir = getenv("VZ_FUZZ_WRITE_SEEDS");
-	if (dir && *dir) {
+	const char *dir = fuzz_seed_dir();
+	if (dir) {
 		write_seeds(dir);
 		exit(0);
 	}

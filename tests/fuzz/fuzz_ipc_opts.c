@@ -53,8 +53,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	const char *dir = getenv("VZ_FUZZ_WRITE_SEEDS");
-	if (!dir || !*dir)
+	const char *dir = fuzz_seed_dir();
+	if (!dir)
 		return 0;
 	static const char *const seeds[] = {
 	        "/run/cam0.sock",
@@ -63,13 +63,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	        "x?budget=1&mode=777",
 	};
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
-		char path[4096];
-		snprintf(path, sizeof(path), "%s/seed-%02zu", dir, i);
-		FILE *f = fopen(path, "wb");
-		if (!f) {
-			perror(path);
-			exit(1);
-		}
+		char name[32];
+		snprintf(name, sizeof(name), "seed-%02zu", i);
+		FILE *f = fuzz_seed_open(dir, name);
 		fputs(seeds[i], f);
 		fclose(f);
 	}

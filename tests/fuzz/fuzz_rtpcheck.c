@@ -166,16 +166,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	const char *dir = getenv("VZ_FUZZ_WRITE_SEEDS");
-	if (!dir || !*dir)
+	const char *dir = fuzz_seed_dir();
+	if (!dir)
 		return 0;
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/seed-stream", dir);
-	FILE *f = fopen(path, "wb");
-	if (!f) {
-		perror(path);
-		exit(1);
-	}
+	FILE *f = fuzz_seed_open(dir, "seed-stream");
 	uint8_t p[64];
 	uint16_t seq = 65530; /* across the 16-bit wrap */
 	for (uint32_t frame = 0; frame < 3; frame++)

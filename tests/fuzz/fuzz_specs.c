@@ -195,13 +195,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size_in)
 
 static void seed(const char *dir, int n, int parser, const char *arg)
 {
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/seed-%02d", dir, n);
-	FILE *f = fopen(path, "wb");
-	if (!f) {
-		perror(path);
-		exit(1);
-	}
+	char name[32];
+	snprintf(name, sizeof(name), "seed-%02d", n);
+	FILE *f = fuzz_seed_open(dir, name);
 	fputc(parser, f);
 	fputs(arg, f);
 	fclose(f);
@@ -211,8 +207,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	const char *dir = getenv("VZ_FUZZ_WRITE_SEEDS");
-	if (!dir || !*dir)
+	const char *dir = fuzz_seed_dir();
+	if (!dir)
 		return 0;
 	static const struct {
 		int parser;
