@@ -13,7 +13,8 @@
 # are kept in tests/fuzz/regress/TARGET/ and run first, every time.
 #
 # Usage: run-fuzz.sh [--time SEC] [SRCDIR [BUILDDIR]]
-#   --time SEC    fuzz each target SEC seconds (default 15)
+#   --time SEC    fuzz each target SEC seconds (default 10: the test
+#                 command's budget; the corpus grows run by run)
 #   SRCDIR        the source tree (default: this script's ../..)
 #   BUILDDIR      a meson build dir, for vz-config.h and the output
 #                 (default: SRCDIR/build)
@@ -24,7 +25,7 @@
 # (Debian: clang, libclang-rt-14-dev -- tools/setup's list should have them).
 set -uo pipefail
 
-time_s=15
+time_s=10
 pos=()
 while [[ $# -gt 0 ]]; do
 	case $1 in

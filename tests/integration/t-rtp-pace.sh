@@ -137,7 +137,9 @@ test_rtp_pace_txtime_under_fq() {
 	assert_ge "$(grep -oE 'highprio [0-9]+ throttled [0-9]+' qdisc.txt | awk '{print $4}')" 20 "fq's throttled flows"
 	assert_eq "$(chk lin.json '0.85 <= d["spread_ratio_p50"] <= 1.05')" True "txtime linear: spread over interval in 0.85..1.05"
 	assert_eq "$(chk gap.json '0.80 <= d["spread_ratio_p50"] <= 0.95')" True "txtime gapped: spread over interval in 0.80..0.95"
-	assert_le "$(chk lin.json 'int(d["bursts"]["p99"])')" 8 "txtime linear: bursts (p99)"
+	# fq releases what its watchdog finds due at once, and TCG fires that
+	# timer late: 8 seen here, 12 on a slower host; pace=off gives 50
+	assert_le "$(chk lin.json 'int(d["bursts"]["p99"])')" 16 "txtime linear: bursts (p99)"
 	assert_eq "$(chk lin.json 'd["reordered"] * 100 < d["packets"]')" True "txtime linear: under 1% reordered"
 	assert_eq "$(chk lin.json 'd["lost_packets"]')" 0 "txtime linear: packets lost"
 	assert_eq "$(chk gap.json 'd["lost_packets"]')" 0 "txtime gapped: packets lost"

@@ -11,13 +11,21 @@ test_soak_two_minutes() {
 		fail "no plain (non-ASan) build given (VZ_PLAIN_BUILD): tools/run-tests passes build/"
 	need_vivid 2 >/dev/null
 	rc=0
-	# seed 3: two of its disconnects (t = 47, 69 s) fall inside the judged
-	# window, so a leak per reconnect shows as a slope, not as a step
+	# the first round of faults (one of each kind, 5 s apart) is part of
+	# the warm-up; the test checks below that the judged window holds a
+	# disconnect, so a leak per reconnect shows as a slope, not as a step
 	# hidden in the warm-up
 	"$VZ_SRC/tools/soak" --vzero "$vz" --seconds 120 --warmup 30 --seed 3 --out "$PWD/soak" || rc=$?
 	mkdir -p "$VZ_RESULTS/soak"
 	cp soak/summary.json soak/samples.csv soak/faults.csv soak/soak.svg "$VZ_RESULTS/soak/" 2>/dev/null || true
-	assert_eq "$rc" 0 "tools/soak's verdict"
+	# the verdict's reasons in the failure line itself: CI shows that line,
+	# not the soak's files
+	[[ $rc == 0 ]] || fail "tools/soak exited $rc: $(python3 -c '
+import json, sys
+try:
+    print("; ".join(json.load(open(sys.argv[1]))["failures"]) or "no failure recorded")
+except (OSError, ValueError, KeyError) as e:
+    print(f"no summary ({e})")' soak/summary.json)"
 	python3 - soak/summary.json <<'PY' || fail "the soak did not exercise what it claims"
 import json, sys
 s = json.load(open(sys.argv[1]))
@@ -25,6 +33,7 @@ kinds = set(s["fault_kinds"])
 want = {"drops", "error_flag", "qbuf", "fatal", "streamon", "disconnect"}
 assert kinds == want, f"fault kinds injected: {sorted(kinds)}"
 assert s["steady_samples_judged"] >= 30, s["steady_samples_judged"]
+assert "disconnect" in s["fault_kinds_judged"], f"faults after the warm-up: {s['fault_kinds_judged']}"
 names = " ".join(k["name"] for k in s["sinks"])
 for kind in ("gst", "rtp", "ipc", "drm"):
     assert kind in names, names

@@ -16,7 +16,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/test-vivid-vm.XXXXXX")
 trap 'rm -rf -- "$WORK"' EXIT
 
 N=0 FAILED=0
-PLAN=32
+PLAN=31
 echo "1..$PLAN"
 ok() { N=$((N + 1)); echo "ok $N - $1"; }
 not_ok() {
@@ -57,9 +57,6 @@ ok "--prepare builds the cache"
 run -- true
 check "-- true exits 0" '[[ $RC -eq 0 ]]'
 
-run -- false
-check "-- false exits 1" '[[ $RC -eq 1 ]]'
-
 run -- sh -c 'exit 7'
 check "-- sh -c 'exit 7' exits 7" '[[ $RC -eq 7 ]]'
 
@@ -86,10 +83,10 @@ VIVID_VM_TEST_FAULT=hang VIVID_VM_BOOT_DEADLINE=12 run -- true
 check "a hung guest hits the boot deadline: 125 within deadline + 15 s" \
 	'[[ $RC -eq 125 ]] && has "the guest never started the job" err && [[ $SECS -le 27 ]]'
 
-run -- v4l2-ctl --list-devices
+# Boots are the time of these tests (~7 s each): what one boot can show
+# together, it does.
+run --n-devs 2 -- sh -c 'v4l2-ctl --list-devices; cat /sys/class/video4linux/*/name | sort -u'
 check "v4l2-ctl --list-devices lists vivid" '[[ $RC -eq 0 ]] && has "vivid" out && has /dev/video0 out'
-
-run --n-devs 2 -- sh -c 'cat /sys/class/video4linux/*/name | sort -u'
 check "--n-devs 2 gives two vivid instances" \
 	'[[ $RC -eq 0 ]] && has "vivid-000" out && has "vivid-001" out'
 
@@ -97,13 +94,24 @@ run --no-vivid -- sh -c 'ls /sys/class/video4linux | wc -l'
 check "--no-vivid loads no vivid" '[[ $RC -eq 0 && $(tr -d " \n" <"$WORK/out") == 0 ]]'
 
 RES=$WORK/results/sub
-run --results "$RES" -- sh -c 'echo hi > "$VZ_RESULTS/x"; echo "$VZ_RESULTS"'
+VZ_TEST_PASS=through VZ_NET=leak VZ_NET_RX=leak run --results "$RES" \
+	--env FOO=bar\ baz --env "QUOTE=it's" -- sh -c 'echo hi > "$VZ_RESULTS/x"; echo "$VZ_RESULTS"
+	echo to-stdout; echo to-stderr >&2
+	echo "$FOO|$QUOTE|$VZ_IN_VM|$HOME|$TERM|$LANG|$PWD"
+	echo "$VZ_TEST_PASS"; echo "$GST_REGISTRY"
+	touch "$HOME/w" && echo home-ok; touch "${GST_REGISTRY%/*}/.vivid-vm-test" && echo cache-ok
+	echo "lo-flags=$(cat /sys/class/net/lo/flags) net=${VZ_NET-unset} rx=${VZ_NET_RX-unset}"'
 check "--results DIR is writable in the guest at the same path" \
 	'[[ $RC -eq 0 && -f $RES/x && $(<"$RES/x") == hi ]] && has "^$RES\$" out'
-
-run -- sh -c 'echo to-stdout; echo to-stderr >&2'
 check "stdout and stderr arrive separately" \
 	'[[ $RC -eq 0 ]] && has "^to-stdout$" out && has "^to-stderr$" err && ! has to-stderr out && ! has to-stdout err'
+check "environment: --env, VZ_IN_VM, HOME, TERM, LANG, cwd" \
+	'[[ $RC -eq 0 ]] && has "^bar baz|it'"'"'s|1|/tmp/vz-home|dumb|C.UTF-8|$REPO\$" out'
+check "VZ_* passes through; GST_REGISTRY's dir and HOME are writable" \
+	'[[ $RC -eq 0 ]] && has "^through$" out && has "/guest/gstreamer-1.0/registry" out && has "^home-ok$" out && has "^cache-ok$" out'
+# 0x9: IFF_UP | IFF_LOOPBACK. VZ_NET* belong to --net: never the host's.
+check "without --net: lo is up, VZ_NET and VZ_NET_RX unset (not passed through)" \
+	'[[ $RC -eq 0 ]] && has "^lo-flags=0x9 net=unset rx=unset$" out'
 
 # Streaming: the first line must reach the host while the job still runs.
 t0=$SECONDS first=
@@ -117,18 +125,6 @@ total=$((SECONDS - t0))
 check "output streams live (first line before the job ends)" \
 	'[[ -n $first ]] && (( total - first >= 4 )) && has "^last$" out'
 
-run --env FOO=bar\ baz --env "QUOTE=it's" -- sh -c 'echo "$FOO|$QUOTE|$VZ_IN_VM|$HOME|$TERM|$LANG|$PWD"'
-check "environment: --env, VZ_IN_VM, HOME, TERM, LANG, cwd" \
-	'[[ $RC -eq 0 ]] && has "^bar baz|it'"'"'s|1|/tmp/vz-home|dumb|C.UTF-8|$REPO\$" out'
-
-VZ_TEST_PASS=through VZ_NET=leak VZ_NET_RX=leak run -- sh -c 'echo "$VZ_TEST_PASS"; echo "$GST_REGISTRY"
-	touch "$HOME/w" && echo home-ok; touch "${GST_REGISTRY%/*}/.vivid-vm-test" && echo cache-ok
-	echo "lo-flags=$(cat /sys/class/net/lo/flags) net=${VZ_NET-unset} rx=${VZ_NET_RX-unset}"'
-check "VZ_* passes through; GST_REGISTRY's dir and HOME are writable" \
-	'[[ $RC -eq 0 ]] && has "^through$" out && has "/guest/gstreamer-1.0/registry" out && has "^home-ok$" out && has "^cache-ok$" out'
-# 0x9: IFF_UP | IFF_LOOPBACK. VZ_NET* belong to --net: never the host's.
-check "without --net: lo is up, VZ_NET and VZ_NET_RX unset (not passed through)" \
-	'[[ $RC -eq 0 ]] && has "^lo-flags=0x9 net=unset rx=unset$" out'
 
 # Without a display device VZ_SCREENDUMP is unset, and the run dir's copy of
 # the script (the default VZ_RESULTS is RUN/results) gets qemu's refusal.
