@@ -144,15 +144,6 @@ test_err_usage() {
 	assert_contains help.txt "--reconnect"
 }
 
-# Every node the drivers made that is not a video capture node, and things
-# that are not devices at all, through the commands that stream (capture,
-# run, jitter): each ends with exit 1 or 2 and one line that names the
-# command -- never a signal.  Then absurd values on a
-# real capture node: refused in one line too.  vivid instance 0's nodes
-# (the others are of the same kinds), through the plain build, which is
-# what users run and starts four times faster under TCG than the ASan one
-# (205 runs took 188 s with it); the ASan build meets these nodes in the
-# tests above.
 # One command on one odd node: prints why it is wrong, nothing if right.
 _vze_sweep_one() { # node command scratch-prefix
 	local n=$1 cmd=$2 out=$3.out err=$3.err words rc=0
@@ -176,6 +167,15 @@ _vze_sweep_one() { # node command scratch-prefix
 	fi
 }
 
+# Every node the drivers made that is not a video capture node, and things
+# that are not devices at all, through the commands that stream (capture,
+# run, jitter): each ends with exit 1 or 2 and one line that names the
+# command -- never a signal.  Then absurd values on a
+# real capture node: refused in one line too.  vivid instance 0's nodes
+# (the others are of the same kinds), through the plain build, which is
+# what users run and starts four times faster under TCG than the ASan one
+# (205 runs took 188 s with it); the ASan build meets these nodes in the
+# tests above.
 test_err_every_node_every_command() {
 	local nodes=() f n cmd rc tried=0 dev w i vz=${VZ_PLAIN_BUILD:-}/tools/vzero
 	[[ -d /sys/module/vivid ]] || skip "vivid is not loaded (run under tools/vivid-vm)"
