@@ -145,8 +145,8 @@ test_err_usage() {
 }
 
 # One command on one odd node: prints why it is wrong, nothing if right.
-_vze_sweep_one() { # node command scratch-prefix
-	local n=$1 cmd=$2 out=$3.out err=$3.err words rc=0
+_vze_sweep_one() { # vzero node command scratch-prefix
+	local vz=$1 n=$2 cmd=$3 out=$4.out err=$4.err words rc=0
 	read -ra words <<<"$cmd"
 	timeout 20 "$vz" "${words[0]}" -d "$n" "${words[@]:1}" >"$out" 2>"$err" </dev/null || rc=$?
 	if ((rc >= 128)); then
@@ -205,7 +205,7 @@ test_err_every_node_every_command() {
 						continue
 					fi
 					echo "ran: $cmd -d '${nodes[i]}'" >>"tried-$w.txt"
-					_vze_sweep_one "${nodes[i]}" "$cmd" "w$w"
+					_vze_sweep_one "$vz" "${nodes[i]}" "$cmd" "w$w"
 				done
 			done
 			touch "done-$w"

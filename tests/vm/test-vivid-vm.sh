@@ -125,7 +125,6 @@ total=$((SECONDS - t0))
 check "output streams live (first line before the job ends)" \
 	'[[ -n $first ]] && (( total - first >= 4 )) && has "^last$" out'
 
-
 # Without a display device VZ_SCREENDUMP is unset, and the run dir's copy of
 # the script (the default VZ_RESULTS is RUN/results) gets qemu's refusal.
 run --module vgem -- sh -c 'ls /dev/dri/; echo "SD=${VZ_SCREENDUMP-unset}"
